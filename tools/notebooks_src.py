@@ -247,4 +247,40 @@ t3
 '''),
         ("code", "res.write()"),
     ],
+    "06-scorecard": [
+        ("md", "# Reproduction scorecard: every published number against its reproduction"),
+        ("code", COMMON_PARAMS + '''
+targets = "data/published_targets.yaml"   # the paper's numbers (key, value, precision, location)
+''', ["parameters"]),
+        ("code", 'SECTION = "06-scorecard"\nSECTION_PARAMS = dict(targets=targets)'),
+        ("code", LOAD),
+        ("code", '''
+from analysis import audit, scorecard
+from analysis.results import collect_numbers
+from analysis.targets import load_targets
+
+published = load_targets(resolve(targets))
+paper_audit = audit.audit_paper(published)
+reproduced = collect_numbers(resolve(out) / "results")
+card = scorecard.scorecard(published, reproduced, paper_audit)
+summary = scorecard.summarise(card)
+summary
+'''),
+        ("code", '''
+head = scorecard.headline(card)
+res.numbers("scorecard", head)
+summ_disp, card_disp = scorecard.display_tables(card, summary)
+res.table("tbl-scorecard-summary", summ_disp, "Reproduction of the published numbers, by section: "
+          "counts of numbers per status.", data=summary.reset_index())
+res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
+incons = paper_audit[~paper_audit["consistent"]]
+res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
+          "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
+res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
+             "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
+             "in the appendix (@tbl-scorecard, @tbl-paper-audit).")
+card_disp
+'''),
+        ("code", "res.write()"),
+    ],
 }

@@ -1,0 +1,578 @@
+"""Consistency audit of the paper's own numbers.
+
+A synthetic cohort cannot reproduce numbers that contradict each other, so before comparing our
+results with the paper we check the paper against itself. Every check is a pure function of the
+targets frame (:func:`analysis.targets.load_targets`); nothing here reads the cohort.
+
+Rounding is handled with intervals throughout: a number printed with ``d`` decimals stands for any
+true value within ``± 0.5·10^-d``. A check fails only when *no* set of true values consistent with
+the printed (rounded) numbers satisfies it.
+
+Checks (``check`` column of :func:`audit_paper`)
+-------------------------------------------------
+``percent vs count``        percentage = count / denominator, rounded to the printed decimals
+``row total``               Table 1 levels sum to N; response categories sum to N; their percentages to
+                            100 (allowing for rounding); Table 3 any grade = grade 1-2 + grade >= 3
+``subset``                  a Table 3 term cannot exceed the any-TRAE row
+``same quantity twice``     a quantity printed in two places with two values (or a bound the
+                            printed value breaks)
+``cross-reference``         counts that must agree (DoR n = CR + PR; evaluable n = N - NE)
+``HR at CI midpoint``       Cox HR = sqrt(lower·upper) (a Wald CI is symmetric on the log scale)
+``p vs CI (Wald)``          Cox p = 2(1 - Φ(|ln HR| / se)), se = (ln U - ln L) / (2·1.959964)
+``p vs CI (significance)``  CI excludes 1 exactly when p < 0.05
+``median CI symmetric``     SPSS: median ± 1.96·se, lower bound truncated at 0.00
+``Clopper-Pearson CI``      ORR / DCR interval from the counts (scipy.stats.beta)
+``landmark CI plausible``   lower < estimate < upper
+``landmark CI log-log``     the log(-log) Greenwood interval (Stata ``sts list``) is symmetric on the
+                            log(-log) scale: lower and upper imply the same standard error
+
+Examples
+--------
+>>> from analysis.targets import load_targets
+>>> from analysis.audit import audit_paper, inconsistent_keys
+>>> audit = audit_paper(load_targets())
+>>> "subgroups.cox.platinum_response.p" in inconsistent_keys(audit)
+True
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.targets import format_published, parse_bound
+
+Z975 = 1.959963984540054
+AUDIT_COLUMNS = ["key", "where", "check", "published", "expected", "consistent", "note"]
+
+
+# ----------------------------------------------------------------------------- rounding helpers
+def half_unit(decimals: int) -> float:
+    """Half of the last printed digit: 0.05 for one decimal."""
+    return 0.5 * 10.0 ** (-int(decimals))
+
+
+def same_when_printed(x: float, published: float, decimals: int) -> bool:
+    """``x`` prints as ``published`` with ``decimals`` decimals (half away from zero)."""
+    return format_published(x, decimals) == format_published(published, decimals)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float], eps: float = 1e-12) -> bool:
+    return a[0] <= b[1] + eps and b[0] <= a[1] + eps
+
+
+def _fmt(x: float, d: int = 3) -> str:
+    return f"{x:.{d}f}"
+
+
+# ----------------------------------------------------------------------------- pure statistics
+def percent_of(count: float, denominator: float) -> float:
+    """Percentage ``100·count/denominator``."""
+    return 100.0 * count / denominator
+
+
+def counts_matching_percent(published: float, denominator: int, decimals: int) -> list[int]:
+    """Every count ``k`` out of ``denominator`` whose percentage prints as ``published``."""
+    return [k for k in range(int(denominator) + 1)
+            if same_when_printed(percent_of(k, denominator), published, decimals)]
+
+
+def hr_midpoint_range(lower: float, upper: float, ci_decimals: int) -> tuple[float, float]:
+    """Interval of geometric midpoints ``sqrt(L·U)`` consistent with the rounded bounds."""
+    h = half_unit(ci_decimals)
+    return math.sqrt((lower - h) * (upper - h)), math.sqrt((lower + h) * (upper + h))
+
+
+def hr_at_midpoint(hr: float, lower: float, upper: float, hr_decimals: int = 2,
+                   ci_decimals: int = 2) -> tuple[bool, float, tuple[float, float]]:
+    """Is the printed HR at the geometric midpoint of its printed CI, allowing for rounding?
+
+    Returns ``(consistent, sqrt(lower·upper), (low, high))`` where ``(low, high)`` is the range of
+    midpoints the rounded bounds allow.
+
+    >>> hr_at_midpoint(0.95, 0.89, 1.18)[0]
+    False
+    """
+    mid = math.sqrt(lower * upper)
+    rng = hr_midpoint_range(lower, upper, ci_decimals)
+    h = half_unit(hr_decimals)
+    return _overlap((hr - h, hr + h), rng), mid, rng
+
+
+def wald_p(hr: float, lower: float, upper: float, level: float = 0.95) -> float:
+    """Two-sided Wald p implied by a hazard ratio and its CI.
+
+    ``se = (ln U - ln L) / (2·z)``, ``z_stat = ln HR / se``, ``p = 2(1 - Φ(|z_stat|))``.
+
+    >>> round(wald_p(0.91, 0.72, 1.25), 2)
+    0.5
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    se = (math.log(upper) - math.log(lower)) / (2 * z)
+    return float(2 * stats.norm.sf(abs(math.log(hr)) / se))
+
+
+def wald_p_range(hr: float, lower: float, upper: float, hr_decimals: int = 2,
+                 ci_decimals: int = 2) -> tuple[float, float]:
+    """Range of Wald p-values consistent with the rounding of HR and of both bounds.
+
+    p is monotone in |ln HR| and in se, so the extremes are at the corners of the rounding box;
+    when the HR's rounding interval contains 1 the largest p is 1.
+    """
+    hh, hb = half_unit(hr_decimals), half_unit(ci_decimals)
+    ps = [wald_p(h_, l_, u_)
+          for h_ in (hr - hh, hr + hh) for l_ in (lower - hb, lower + hb) for u_ in (upper - hb, upper + hb)
+          if h_ > 0 and l_ > 0 and u_ > l_]
+    lo, hi = min(ps), max(ps)
+    if hr - hh <= 1.0 <= hr + hh:
+        hi = 1.0
+    return lo, hi
+
+
+def p_consistent_with_ci(p: float, hr: float, lower: float, upper: float, p_decimals: int = 3,
+                         hr_decimals: int = 2, ci_decimals: int = 2) -> tuple[bool, float, tuple[float, float]]:
+    """Does the published p fall in the range of Wald p-values the printed HR and CI allow?
+
+    >>> p_consistent_with_ci(0.216, 0.91, 0.72, 1.25)[0]
+    False
+    """
+    rng = wald_p_range(hr, lower, upper, hr_decimals, ci_decimals)
+    hp = half_unit(p_decimals)
+    return _overlap((p - hp, p + hp), rng), wald_p(hr, lower, upper), rng
+
+
+def median_ci_symmetric(median: float, lower: float, upper: float, median_decimals: int = 1,
+                        ci_decimals: int = 2) -> tuple[bool, float, str]:
+    """Is ``lower, upper`` the SPSS interval ``median ± 1.96·se`` (lower truncated at 0.00)?
+
+    Returns ``(consistent, implied, description)``: for an untruncated interval ``implied`` is the
+    midpoint ``(lower + upper)/2``, which must print as the median; for ``lower == 0`` it is the
+    untruncated lower bound ``2·median - upper``, which must be <= 0.
+
+    >>> median_ci_symmetric(5.6, 3.87, 7.33)[0]
+    True
+    >>> median_ci_symmetric(7.8, 0.00, 17.91)[0]
+    True
+    """
+    hm, hb = half_unit(median_decimals), half_unit(ci_decimals)
+    if lower == 0:
+        implied = 2 * median - upper
+        smallest = 2 * (median - hm) - (upper + hb)
+        return smallest <= hb, implied, (f"untruncated lower bound 2·median - upper = {implied:.2f} "
+                                         f"(must be <= 0 to print as 0.00)")
+    mid = (lower + upper) / 2
+    ok = _overlap((median - hm, median + hm), (mid - hb, mid + hb))
+    return ok, mid, (f"midpoint (lower + upper)/2 = {mid:.3f}; half-widths {median - lower:.2f} "
+                     f"below, {upper - median:.2f} above")
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval for ``k`` successes out of ``n``, as proportions.
+
+    >>> [round(100 * x, 2) for x in clopper_pearson(22, 68)]
+    [21.51, 44.79]
+    """
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def loglog_halfwidths(estimate: float, lower: float, upper: float) -> tuple[float, float]:
+    """z·σ implied separately by the lower and the upper bound of a log(-log) interval (proportions).
+
+    For ``S^exp(±z·σ)``: lower gives ``ln(ln L / ln S)``, upper gives ``-ln(ln U / ln S)``; they
+    agree for an interval of that form.
+    """
+    ls = math.log(estimate)
+    return math.log(math.log(lower) / ls), -math.log(math.log(upper) / ls)
+
+
+def loglog_consistent(estimate: float, lower: float, upper: float, decimals: int = 1,
+                      grid: int = 41) -> tuple[bool, tuple[float, float]]:
+    """Are rounded percentages ``estimate (lower–upper)`` a log(-log) interval?
+
+    Searches the estimate's rounding interval for a value at which the ranges of z·σ implied by the
+    rounded lower and upper bounds overlap. Returns ``(consistent, (zσ from lower, zσ from upper))``
+    at the printed values.
+    """
+    h = half_unit(decimals)
+    pct = lambda x: x / 100.0  # noqa: E731
+    for s in np.linspace(estimate - h, estimate + h, grid):
+        if not (0 < s < 100):
+            continue
+        ls = math.log(pct(s))
+        lo_vals = [math.log(math.log(pct(x)) / ls) for x in (lower - h, lower + h) if 0 < x < s]
+        up_vals = [-math.log(math.log(pct(x)) / ls) for x in (upper - h, upper + h) if s < x < 100]
+        if lo_vals and up_vals and _overlap((min(lo_vals), max(lo_vals)), (min(up_vals), max(up_vals))):
+            return True, loglog_halfwidths(pct(estimate), pct(lower), pct(upper))
+    return False, loglog_halfwidths(pct(estimate), pct(lower), pct(upper))
+
+
+# ----------------------------------------------------------------------------- frame helpers
+class _T:
+    """Look-ups on the targets frame (numeric entries only)."""
+
+    def __init__(self, targets: pd.DataFrame):
+        self.df = targets
+        self.num = targets[targets["kind"].isin(["value", "words", "approx", "definition"])]
+        first = self.num.drop_duplicates("key", keep="first")
+        self.value = dict(zip(first["key"], first["value"].astype(float)))
+        self.dec = dict(zip(first["key"], first["decimals"].astype(int)))
+        self.where = dict(zip(first["key"], first["where"]))
+
+    def has(self, *keys: str) -> bool:
+        return all(k in self.value for k in keys)
+
+    def keys_ending(self, suffix: str) -> list[str]:
+        return [k for k in self.value if k.endswith(suffix)]
+
+
+def _row(key, where, check, published, expected, consistent, note) -> dict:
+    return dict(key=key, where=where, check=check, published=published, expected=expected,
+                consistent=bool(consistent), note=note)
+
+
+def _count_key_for(pct_key: str) -> str | None:
+    if pct_key.endswith(".pct"):
+        return pct_key[: -len(".pct")] + ".n"
+    if pct_key.endswith(".events_pct"):
+        return pct_key[: -len("_pct")]
+    if pct_key.endswith("_pct"):
+        return pct_key[: -len("_pct")] + "_n"
+    return None
+
+
+#: Denominator of a percentage, by key prefix (first match wins); default ``cohort.n`` (68).
+#: Values are target keys (e.g. ``survival.dor.n`` = 22 responders) or integers.
+DENOMINATORS: dict[str, str | int] = {
+    "survival.dor.": "survival.dor.n",
+    "response.best_pct_change.": "response.best_pct_change.n",
+}
+
+
+def _denominator(t: _T, key: str, denominators: dict[str, str | int]) -> float | None:
+    for prefix, d in denominators.items():
+        if key.startswith(prefix):
+            return float(d) if isinstance(d, (int, float)) else t.value.get(d)
+    return t.value.get("cohort.n")
+
+
+# ----------------------------------------------------------------------------- checks
+def check_percentages(targets: pd.DataFrame, denominators: dict[str, str | int] | None = None) -> list[dict]:
+    """Every printed percentage with a printed count: count/denominator at the printed decimals."""
+    t = _T(targets)
+    dens = DENOMINATORS if denominators is None else denominators
+    rows = []
+    derived = {"response.orr.pct": ("response.best.CR.n", "response.best.PR.n"),
+               "response.dcr.pct": ("response.best.CR.n", "response.best.PR.n", "response.best.SD.n")}
+    pct_rows = t.num[(t.num["unit"] == "percent") & t.num["key"].str.contains(r"(?:\.pct|_pct)$")]
+    for _, r in pct_rows.iterrows():
+        key = r["key"]
+        if key in derived:
+            parts = [k for k in derived[key] if t.has(k)]
+            if not parts:
+                continue
+            count = sum(t.value[k] for k in parts)
+            count_desc = " + ".join(f"{k.split('.')[-2]} {int(t.value[k])}" for k in parts)
+        else:
+            ck = _count_key_for(key)
+            if ck is None or not t.has(ck):
+                continue
+            count, count_desc = t.value[ck], f"{int(t.value[ck])}"
+        den = _denominator(t, key, dens)
+        if not den:
+            continue
+        exact = percent_of(count, den)
+        d = int(r["decimals"])
+        ok = same_when_printed(exact, r["value"], d)
+        if ok:
+            note = f"{count_desc}/{int(den)} = {exact:.2f}%, prints as {format_published(exact, d)}"
+        else:
+            ks = counts_matching_percent(r["value"], int(den), d)
+            alt = (f"; {format_published(r['value'], d)}% would need {' or '.join(map(str, ks))} out of {int(den)}"
+                   if ks else f"; no count out of {int(den)} gives {format_published(r['value'], d)}%")
+            note = (f"{count_desc}/{int(den)} = {exact:.2f}%, which rounds to {format_published(exact, d)}, "
+                    f"not {format_published(r['value'], d)}{alt}")
+        if not ok and key.startswith("safety.") and key.endswith(("grade12_pct", "grade3plus_pct")):
+            other = key.replace("grade12_pct", "@").replace("grade3plus_pct", "grade12_pct").replace("@", "grade3plus_pct")
+            total = key.rsplit(".", 1)[0] + ".any_pct"
+            if t.has(other, total) and abs(t.value[total] - t.value[other] - r["value"]) < 1e-9:
+                note += (f"; it equals any grade {t.value[total]:.1f} minus {t.value[other]:.1f}, as if adjusted "
+                         f"so that the grade columns add up to the total")
+        rows.append(_row(key, r["where"], "percent vs count", r["value"], float(format_published(exact, d)), ok, note))
+    return rows
+
+
+def _percent_sum_row(key, where, check, pcts: list[float], decimals: int, total: float = 100.0) -> dict:
+    s = sum(pcts)
+    slack = len(pcts) * half_unit(decimals)
+    ok = abs(s - total) <= slack + 1e-9
+    note = (f"printed percentages sum to {s:.1f}; rounding of {len(pcts)} values allows "
+            f"{total - slack:.2f}–{total + slack:.2f}")
+    return _row(key, where, check, round(s, 6), total, ok, note)
+
+
+def check_row_totals(targets: pd.DataFrame) -> list[dict]:
+    """Table 1 and best-response categories sum to N; Table 3 any = grade 1-2 + grade >= 3."""
+    t = _T(targets)
+    rows = []
+    n = t.value.get("cohort.n")
+    # Table 1
+    groups: dict[str, list[str]] = {}
+    for k in t.value:
+        parts = k.split(".")
+        if parts[:2] == ["cohort", "table1"] and len(parts) == 5:
+            groups.setdefault(parts[2], [])
+            if parts[3] not in groups[parts[2]]:
+                groups[parts[2]].append(parts[3])
+    for var, levels in groups.items():
+        gk = f"cohort.table1.{var}"
+        ns = [t.value[f"{gk}.{lv}.n"] for lv in levels if t.has(f"{gk}.{lv}.n")]
+        if n is not None and ns:
+            s = sum(ns)
+            rows.append(_row(gk, "Table 1", "row total", s, n, s == n,
+                             f"{' + '.join(str(int(x)) for x in ns)} = {int(s)} (N = {int(n)})"))
+        ps = [t.value[f"{gk}.{lv}.pct"] for lv in levels if t.has(f"{gk}.{lv}.pct")]
+        if len(ps) > 1:
+            rows.append(_percent_sum_row(gk, "Table 1", "row total (percent)", ps, 1))
+    # best response
+    cats = [c for c in ("CR", "PR", "SD", "PD", "NE") if t.has(f"response.best.{c}.n")]
+    if n is not None and cats:
+        s = sum(t.value[f"response.best.{c}.n"] for c in cats)
+        terms = " + ".join(f"{c} {int(t.value['response.best.' + c + '.n'])}" for c in cats)
+        rows.append(_row("response.best", t.where[f"response.best.{cats[0]}.n"], "row total", s, n, s == n,
+                         f"{terms} = {int(s)} (N = {int(n)})"))
+    pcs = [t.value[f"response.best.{c}.pct"] for c in ("CR", "PR", "SD", "PD", "NE") if t.has(f"response.best.{c}.pct")]
+    if len(pcs) > 1:
+        rows.append(_percent_sum_row("response.best", "Results, Efficacy", "row total (percent)", pcs, 1))
+    # Table 3
+    terms = sorted({k.split(".")[1] for k in t.value if k.startswith("safety.") and k.endswith(".grade12_n")})
+    for term in terms:
+        p = f"safety.{term}"
+        if t.has(f"{p}.any_n", f"{p}.grade12_n", f"{p}.grade3plus_n"):
+            a, g12, g3 = (t.value[f"{p}.{x}"] for x in ("any_n", "grade12_n", "grade3plus_n"))
+            rows.append(_row(f"{p}.any_n", "Table 3", "row total", a, g12 + g3, a == g12 + g3,
+                             f"grade 1-2 {int(g12)} + grade >=3 {int(g3)} = {int(g12 + g3)}; any grade printed {int(a)}"))
+        if t.has(f"{p}.any_pct", f"{p}.grade12_pct", f"{p}.grade3plus_pct"):
+            a, g12, g3 = (t.value[f"{p}.{x}"] for x in ("any_pct", "grade12_pct", "grade3plus_pct"))
+            r = _percent_sum_row(f"{p}.any_pct", "Table 3", "row total (percent)", [g12, g3], 1, total=a)
+            r["note"] = (f"grade 1-2 {g12:.1f} + grade >=3 {g3:.1f} = {g12 + g3:.1f}; any grade printed {a:.1f} "
+                         f"(rounding allows a difference up to 0.15)")
+            r["consistent"] = abs(g12 + g3 - a) <= 3 * half_unit(1) + 1e-9
+            rows.append(r)
+        for col in ("any_n", "grade3plus_n"):
+            if t.has(f"{p}.{col}", f"safety.any.{col}"):
+                x, tot = t.value[f"{p}.{col}"], t.value[f"safety.any.{col}"]
+                rows.append(_row(f"{p}.{col}", "Table 3", "subset", x, f"<= {int(tot)}", x <= tot,
+                                 f"{int(x)} patients with {term} cannot exceed {int(tot)} with any TRAE"
+                                 f" ({col.replace('_n', '')})"))
+    return rows
+
+
+def _satisfies(value: float, bound: str) -> bool:
+    op, num, _ = parse_bound(bound)
+    return {"<": value < num, "<=": value <= num, ">": value > num, ">=": value >= num}[op]
+
+
+def check_repeated_values(targets: pd.DataFrame) -> list[dict]:
+    """A key printed in several places must carry one value (text vs table vs Discussion)."""
+    rows = []
+    multi = targets[targets.duplicated("key", keep=False)]
+    for key, grp in multi.groupby("key", sort=False):
+        vals = grp[~grp["kind"].isin(["bound", "date"])]
+        for _, r in grp.iterrows():
+            others = vals[vals.index != r.name]
+            if others.empty:
+                continue
+            if r["kind"] == "bound":
+                o = others.iloc[0]
+                ok = _satisfies(float(o["value"]), r["value"])
+                note = (f"{r['where']} prints {r['value']}; {o['where']} prints {o['value']}"
+                        + ("" if ok else f", which is not {r['value']}"))
+                if not ok and isinstance(r["conflict_with"], str):
+                    note += f" ({r['conflict_with']})"
+                rows.append(_row(key, r["where"], "same quantity twice", r["value"], o["value"], ok, note))
+            elif r["kind"] not in ("date",):
+                ok = all(float(v) == float(r["value"]) for v in others["value"])
+                o = others.iloc[0]
+                note = (f"{r['where']} prints {format_published(r['value'], r['decimals'])}; "
+                        f"{o['where']} prints {format_published(o['value'], o['decimals'])}")
+                rows.append(_row(key, r["where"], "same quantity twice", r["value"], o["value"], ok, note))
+    return rows
+
+
+def check_cross_references(targets: pd.DataFrame) -> list[dict]:
+    """Counts printed in different sections that must agree."""
+    t = _T(targets)
+    rows = []
+    if t.has("survival.dor.n", "response.best.PR.n"):
+        resp = t.value["response.best.PR.n"] + t.value.get("response.best.CR.n", 0.0)
+        v = t.value["survival.dor.n"]
+        rows.append(_row("survival.dor.n", t.where["survival.dor.n"], "cross-reference", v, resp, v == resp,
+                         f"DoR is analysed in the responders: CR + PR = {int(resp)}"))
+    if t.has("response.best_pct_change.n", "cohort.n", "response.best.NE.n"):
+        ev = t.value["cohort.n"] - t.value["response.best.NE.n"]
+        v = t.value["response.best_pct_change.n"]
+        rows.append(_row("response.best_pct_change.n", t.where["response.best_pct_change.n"], "cross-reference",
+                         v, ev, v == ev, f"evaluable patients = N - not evaluable = {int(ev)}"))
+    return rows
+
+
+def _cox_vars(t: _T) -> list[str]:
+    return [k.split(".")[2] for k in t.value if k.startswith("subgroups.cox.") and k.endswith(".hr")]
+
+
+def check_cox(targets: pd.DataFrame) -> list[dict]:
+    """Cox rows: HR at the geometric midpoint of its CI; p vs the Wald p of its CI; significance."""
+    t = _T(targets)
+    rows = []
+    for var in _cox_vars(t):
+        p = f"subgroups.cox.{var}"
+        if not t.has(f"{p}.hr", f"{p}.lower", f"{p}.upper"):
+            continue
+        hr, lo, up = (t.value[f"{p}.{x}"] for x in ("hr", "lower", "upper"))
+        dh, dc = t.dec[f"{p}.hr"], t.dec[f"{p}.lower"]
+        ok, mid, rng = hr_at_midpoint(hr, lo, up, dh, dc)
+        note = (f"sqrt({lo:.{dc}f} x {up:.{dc}f}) = {mid:.3f} (rounded bounds allow {rng[0]:.3f}–{rng[1]:.3f})"
+                + ("" if ok else f"; the printed HR {hr:.{dh}f} is not the centre of its CI on the log scale"))
+        rows.append(_row(f"{p}.hr", t.where[f"{p}.hr"], "HR at CI midpoint", hr,
+                         f"{mid:.3f} ({rng[0]:.3f}–{rng[1]:.3f})", ok, note))
+        if t.has(f"{p}.p"):
+            pv, dp = t.value[f"{p}.p"], t.dec[f"{p}.p"]
+            ok, pw, prng = p_consistent_with_ci(pv, hr, lo, up, dp, dh, dc)
+            note = (f"Wald p from HR {hr:.{dh}f} ({lo:.{dc}f}–{up:.{dc}f}) = {pw:.3f}; rounding allows "
+                    f"{prng[0]:.3f}–{prng[1]:.3f}")
+            if not ok:
+                gap = min(abs(pv - prng[0]), abs(pv - prng[1]))
+                note += (f"; the printed p {pv:.{dp}f} is outside that range"
+                         + (" (narrowly)" if gap < 0.005 else ""))
+            rows.append(_row(f"{p}.p", t.where[f"{p}.p"], "p vs CI (Wald)", pv,
+                             f"{pw:.3f} ({prng[0]:.3f}–{prng[1]:.3f})", ok, note))
+            excludes_one = lo > 1 or up < 1
+            sig = pv < 0.05
+            ok = excludes_one == sig
+            rows.append(_row(f"{p}.p", t.where[f"{p}.p"], "p vs CI (significance)", pv,
+                             "< 0.05" if excludes_one else ">= 0.05", ok,
+                             f"CI {lo:.{dc}f}–{up:.{dc}f} {'excludes' if excludes_one else 'includes'} 1; "
+                             f"p {pv:.{dp}f} is {'' if sig else 'not '}below 0.05"))
+    return rows
+
+
+def _median_prefixes(t: _T) -> list[str]:
+    out = []
+    for k in t.value:
+        if k.endswith(".median") and (k.startswith("survival.") or k.startswith("subgroups.")):
+            p = k[: -len(".median")]
+            if t.has(f"{p}.lower", f"{p}.upper"):
+                out.append(p)
+    return out
+
+
+def check_median_cis(targets: pd.DataFrame) -> list[dict]:
+    """Median survival CIs: ordered, and symmetric about the median (SPSS), or truncated at 0."""
+    t = _T(targets)
+    rows = []
+    for p in _median_prefixes(t):
+        m, lo, up = (t.value[f"{p}.{x}"] for x in ("median", "lower", "upper"))
+        dm, dc = t.dec[f"{p}.median"], t.dec[f"{p}.lower"]
+        ok, implied, desc = median_ci_symmetric(m, lo, up, dm, dc)
+        ordered = lo <= m <= up
+        rows.append(_row(f"{p}.median", t.where[f"{p}.median"], "median CI symmetric", m, round(implied, 4),
+                         ok and ordered,
+                         desc + ("" if ordered else "; the median lies outside its CI")
+                         + ("" if ok else "; not the symmetric SPSS interval")))
+    return rows
+
+
+def check_proportion_cis(targets: pd.DataFrame, level: float = 0.95) -> list[dict]:
+    """ORR and DCR intervals against Clopper-Pearson from the printed counts."""
+    t = _T(targets)
+    rows = []
+    n = t.value.get("cohort.n")
+    spec = {"orr": ("CR", "PR"), "dcr": ("CR", "PR", "SD")}
+    for name, cats in spec.items():
+        p = f"response.{name}"
+        if n is None or not all(t.has(f"response.best.{c}.n") for c in cats if c != "CR"):
+            continue
+        k = int(sum(t.value.get(f"response.best.{c}.n", 0.0) for c in cats))
+        lo, hi = (100 * x for x in clopper_pearson(k, int(n), level))
+        for bound, exact in (("lower", lo), ("upper", hi)):
+            key = f"{p}.{bound}"
+            if not t.has(key):
+                continue
+            d = t.dec[key]
+            ok = same_when_printed(exact, t.value[key], d)
+            rows.append(_row(key, t.where[key], "Clopper-Pearson CI", t.value[key], float(format_published(exact, d)),
+                             ok, f"exact {int(level * 100)}% CI for {k}/{int(n)}: {lo:.2f}–{hi:.2f}%"))
+    return rows
+
+
+def check_landmark_cis(targets: pd.DataFrame) -> list[dict]:
+    """Landmark rates: lower < estimate < upper, and the log(-log) interval's symmetry."""
+    t = _T(targets)
+    rows = []
+    for k in t.keys_ending(".estimate"):
+        p = k[: -len(".estimate")]
+        if ".rate_" not in p or not t.has(f"{p}.lower", f"{p}.upper"):
+            continue
+        s, lo, up = (t.value[f"{p}.{x}"] for x in ("estimate", "lower", "upper"))
+        ok = lo < s < up
+        rows.append(_row(k, t.where[k], "landmark CI plausible", s, f"{lo:.1f}–{up:.1f}", ok,
+                         f"{lo:.1f} < {s:.1f} < {up:.1f}" if ok else "the estimate is not inside its CI"))
+        if 0 < lo < s < up < 100:
+            d = t.dec[k]
+            ok2, (a_lo, a_up) = loglog_consistent(s, lo, up, d)
+            rows.append(_row(k, t.where[k], "landmark CI log-log", s, f"{lo:.1f}–{up:.1f}", ok2,
+                             f"z·sigma implied by the lower bound {a_lo:.3f}, by the upper bound {a_up:.3f}"
+                             + ("; equal within rounding, as for Stata's log(-log) interval" if ok2
+                                else "; not a log(-log) interval even allowing for rounding")))
+    return rows
+
+
+CHECKS = (check_percentages, check_row_totals, check_repeated_values, check_cross_references,
+          check_cox, check_median_cis, check_proportion_cis, check_landmark_cis)
+
+
+def audit_paper(targets: pd.DataFrame) -> pd.DataFrame:
+    """Run every consistency check on the published numbers.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        From :func:`analysis.targets.load_targets`.
+
+    Returns
+    -------
+    DataFrame
+        One row per check and number: ``key, where, check, published, expected, consistent, note``.
+        ``expected`` is what the other printed numbers imply (a number or an implied range);
+        ``note`` says in plain English why the row passes or fails. Group checks (row totals)
+        carry the group's key prefix, e.g. ``cohort.table1.sex``.
+    """
+    rows: list[dict] = []
+    for check in CHECKS:
+        rows.extend(check(targets))
+    out = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    out["consistent"] = out["consistent"].astype(bool)
+    return out
+
+
+def inconsistent_keys(audit: pd.DataFrame) -> set[str]:
+    """Keys (or group key prefixes) of the numbers the paper contradicts itself on."""
+    return set(audit.loc[~audit["consistent"], "key"])
+
+
+def is_flagged(key: str, flagged: Iterable[str]) -> bool:
+    """``key`` or one of its dotted prefixes (a group check) is in ``flagged``."""
+    flagged = set(flagged)
+    parts = key.split(".")
+    return any(".".join(parts[:i]) in flagged for i in range(1, len(parts) + 1))
+
+
+def inconsistencies(audit: pd.DataFrame) -> pd.DataFrame:
+    """Only the failing rows, for the report."""
+    return audit.loc[~audit["consistent"]].reset_index(drop=True)
