@@ -91,12 +91,13 @@ def size_rule_response(baseline: float, sums: np.ndarray, new_lesions: np.ndarra
     """
     out = []
     nadir = baseline
+    eps = 1e-9  # diameters are recorded to 0.1 mm: "at least 20 %" must not fail on floating-point noise
     for s, new in zip(sums, new_lesions):
-        if new or (s - nadir >= 0.2 * nadir and s - nadir >= 5.0):
+        if new or (s - nadir >= 0.2 * nadir - eps and s - nadir >= 5.0 - eps):
             out.append("PD")
         elif s == 0:
             out.append("CR")
-        elif s <= 0.7 * baseline:
+        elif s <= 0.7 * baseline + eps:
             out.append("PR")
         else:
             out.append("SD")

@@ -240,10 +240,10 @@ RULES: tuple[Rule, ...] = (
     Rule("progression_after_cutoff", "error", "patients", "progression_date is not after data_cutoff_date."),
     Rule("death_after_cutoff", "error", "patients", "death_date is not after data_cutoff_date."),
     Rule("last_contact_after_cutoff", "error", "patients", "last_contact_date is not after data_cutoff_date."),
-    Rule("last_contact_before_death", "error", "patients", "For a patient who died, last_contact_date is "
-         "not before death_date."),
-    Rule("last_contact_after_death", "warning", "patients", "For a patient who died, last_contact_date "
-         "should equal death_date."),
+    Rule("last_contact_after_death", "error", "patients", "For a patient who died, last_contact_date is "
+         "not after death_date."),
+    Rule("last_contact_before_death", "warning", "patients", "For a patient who died, last_contact_date "
+         "should equal death_date (it is the date last known alive or the date of death)."),
     Rule("progression_after_last_contact", "warning", "patients", "For a patient alive at last contact, "
          "progression_date is not after last_contact_date."),
     Rule("on_treatment_inconsistent", "warning", "patients", "on_treatment_at_cutoff = yes although the "
