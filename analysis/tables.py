@@ -15,6 +15,7 @@ import pandas as pd
 from . import compare, fmt, km
 from .cohort import Cohort, Variable
 from .control import CoxControl, SurvControl
+from .schema import RULE_BY_ID
 
 
 def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -194,10 +195,11 @@ def data_provenance(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
     if w is None or len(w) == 0:
         warn = pd.DataFrame({"Table": ["–"], "Rule": ["no warnings"], "Rows": [0]})
     else:
-        warn = (w.groupby(["table", "rule"], sort=True).size().reset_index(name="Rows")
-                .rename(columns={"table": "Table", "rule": "Rule"}))
-        warn["Rule"] = warn["Rule"].str.replace(r"'[^']*'", "'…'", regex=True)
-        warn = warn.groupby(["Table", "Rule"], sort=True)["Rows"].sum().reset_index()
+        # aggregate by rule id and show the rule's generic text: the row-level text names patients
+        rule_id = w["rule"].str.split(":", n=1).str[0]
+        warn = (pd.DataFrame({"Table": w["table"], "Rule": rule_id.map(
+            lambda r: f"{r}: {RULE_BY_ID[r].text}" if r in RULE_BY_ID else r)})
+            .groupby(["Table", "Rule"], sort=True).size().reset_index(name="Rows"))
     return prov, warn
 
 
@@ -249,25 +251,25 @@ def adjust_by_variable(sub: pd.DataFrame, method: str) -> pd.Series:
     return sub["variable"].map(adj)
 
 
-def subgroup_numbers(sub: pd.DataFrame, trend_p: float | None = None) -> dict[str, tuple]:
-    """``<variable>.p`` and ``<variable>.<level>.n|events|median|lower|upper`` (medians in months)."""
+def subgroup_numbers(sub: pd.DataFrame, by_variable: bool = True) -> dict[str, tuple]:
+    """Numbers of :func:`subgroup_survival` (medians in months, CI bounds with 2 decimals).
+
+    Keys ``<variable>.p`` and ``<variable>.<level>.n|events|median|lower|upper``; with
+    ``by_variable=False`` (one variable, e.g. PFS by dose) the variable part is left out.
+    """
     out = {}
     for var, g in sub.groupby("variable", sort=False):
+        pre = f"{var}." if by_variable else ""
         p = g["p"].iloc[0]
-        out[f"{var}.p"] = (p, fmt.pvalue(p))
+        out[f"{pre}p"] = (p, fmt.pvalue(p))
         if "p_adjusted" in g:
-            out[f"{var}.p_adjusted"] = (g["p_adjusted"].iloc[0], fmt.pvalue(g["p_adjusted"].iloc[0]))
+            out[f"{pre}p_adjusted"] = (g["p_adjusted"].iloc[0], fmt.pvalue(g["p_adjusted"].iloc[0]))
         for r in g.itertuples(index=False):
-            out[f"{var}.{r.level}.n"] = (r.n, str(r.n))
-            out[f"{var}.{r.level}.events"] = (r.events, str(r.events))
-            out[f"{var}.{r.level}.median"] = (r.median, fmt.months(r.median))
-            out[f"{var}.{r.level}.lower"] = (r.lower, fmt.num(r.lower, 2))
-            out[f"{var}.{r.level}.upper"] = (r.upper, fmt.num(r.upper, 2))
-    if trend_p is not None:
-        out["trend_p"] = (trend_p, fmt.pvalue(trend_p))
-    # variable-less keys for the single-variable case (PFS by dose): <level>.* and p
-    if sub["variable"].nunique() == 1:
-        out = {k.split(".", 1)[1]: v for k, v in out.items()} | ({"trend_p": out["trend_p"]} if "trend_p" in out else {})
+            out[f"{pre}{r.level}.n"] = (r.n, str(r.n))
+            out[f"{pre}{r.level}.events"] = (r.events, str(r.events))
+            out[f"{pre}{r.level}.median"] = (r.median, fmt.months(r.median))
+            out[f"{pre}{r.level}.lower"] = (r.lower, fmt.num(r.lower, 2))
+            out[f"{pre}{r.level}.upper"] = (r.upper, fmt.num(r.upper, 2))
     return out
 
 

@@ -152,7 +152,8 @@ fu
 dose_var = [v for v in cohort.variables() if v.name == "anlotinib_dose_mg"]
 by_dose = tables.subgroup_survival(a, dose_var, "pfs_months", "pfs_event", ctrl)
 trend = compare.logrank_trend(a["pfs_months"], a["pfs_event"], a["dose_mg"])
-res.numbers("survival.pfs_by_dose", tables.subgroup_numbers(by_dose, trend_p=trend.p))
+res.numbers("survival.pfs_by_dose", tables.subgroup_numbers(by_dose, by_variable=False))
+res.number("survival.pfs_by_dose.trend_p", trend.p, fmt.pvalue(trend.p))
 by_dose
 '''),
         ("code", '''
@@ -219,8 +220,8 @@ res.table("tbl-subgroups", t2, "Median overall survival by baseline subgroup (lo
           + ". P values are not adjusted for multiplicity" + ("" if p_adjust == "none" else
           f" in the table; {p_adjust} adjusted values are in the CSV") + ".")
 ph = cox.ph_test()
-res.table("tbl-cox-ph", tables.ph_table(ph), "Proportional-hazards check: scaled Schoenfeld residuals "
-          "(Grambsch–Therneau) for each Cox term and globally.", data=ph)
+res.table("tbl-cox-ph", tables.ph_table(ph.table), "Proportional-hazards check: scaled Schoenfeld residuals "
+          f"(Grambsch–Therneau, {ph.transform} time scale) for each Cox term and globally.", data=ph.table)
 fig = plots.forest(cox.summary, {t: cohort_mod.variable_label(cohort, t) for t in terms})
 res.figure("fig-cox-forest", fig, "Hazard ratios for death from the multivariable Cox model (95% CI).",
            "Forest plot of the Cox model hazard ratios on a log scale.")
@@ -238,7 +239,7 @@ from analysis import safety
 from analysis.schema import columns
 
 labels = columns("adverse_events")["ae_term"].labels
-ae_sum = safety.ae_summary(cohort.treatment_related_aes(), cohort.n)
+ae_sum = safety.ae_summary(cohort.treatment_related_aes(), cohort.n, id_col="subject")
 t3 = tables.table3(ae_sum, labels, cohort.n)
 res.table("tbl-safety", t3, f"Treatment-related adverse events (CTCAE v5.0) in the {cohort.n} patients; "
           "each patient counted once per event at the worst grade.", data=ae_sum)
