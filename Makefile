@@ -29,6 +29,7 @@ REPORT_DIR := $(OUT)/report
 endif
 EXEC_DIR := $(OUT)/executed
 RESULTS := $(OUT)/results
+VALID := $(OUT)/validation/report.csv
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 NB_SRC := $(filter-out analysis/render.py analysis/synthetic.py,$(wildcard analysis/*.py))
@@ -75,21 +76,23 @@ env: $(ENV)
 report: $(REPORT_DIR)/_output/index.html
 
 .PHONY: validate
-## validate: check the cohort against the data contract (errors → table on screen and in results/)
-validate: $(RESULTS)/validation.csv
+## validate: check the cohort against the data contract (errors → table on screen and in validation/)
+validate: $(VALID)
 
-$(RESULTS)/validation.csv: $(DATA_FILES) analysis/schema.py analysis/readers.py analysis/validate.py | $(ENV)
-	@mkdir -p $(RESULTS)
-	$(PY) -m analysis.validate "$(DATA)" --report $(RESULTS)/validation.tmp.csv || \
-	  { mv -f $(RESULTS)/validation.tmp.csv $(RESULTS)/validation-errors.csv 2>/dev/null || true; \
+# The validation log names rows (and their values) so a data manager can fix them: it is kept in
+# $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
+$(VALID): $(DATA_FILES) analysis/schema.py analysis/readers.py analysis/validate.py | $(ENV)
+	@mkdir -p $(@D)
+	$(PY) -m analysis.validate "$(DATA)" --report $(@D)/report.tmp.csv || \
+	  { mv -f $(@D)/report.tmp.csv $(@D)/errors.csv 2>/dev/null || true; \
 	    echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
-	    echo "      full list: $(RESULTS)/validation-errors.csv" >&2; exit 1; }
-	mv -f $(RESULTS)/validation.tmp.csv $@
-	rm -f $(RESULTS)/validation-errors.csv
+	    echo "      full list: $(@D)/errors.csv" >&2; exit 1; }
+	mv -f $(@D)/report.tmp.csv $@
+	rm -f $(@D)/errors.csv
 
 # Each notebook runs in order (papermill), writing into a temporary file moved into place on success.
 # Its own params file re-runs it alone; a change in the data or in analysis/ re-runs all.
-$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(RESULTS)/validation.csv $(NB_SRC) | $(ENV)
+$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(VALID) $(NB_SRC) | $(ENV)
 	@mkdir -p $(EXEC_DIR)
 	@echo "== running $*"
 	$(PY) -m papermill $< $(EXEC_DIR)/$*.tmp.ipynb -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
@@ -122,7 +125,7 @@ $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR
 .PHONY: calibrate
 ## calibrate: regenerate the committed synthetic cohort (data/synthetic) from its seed
 calibrate: | $(ENV)
-	$(PY) -m analysis.synthetic --out data/synthetic
+	$(PY) -m analysis.calibrate --out data/synthetic
 
 .PHONY: dictionary
 ## dictionary: regenerate data/DATA_DICTIONARY.md from analysis/schema.py
@@ -148,7 +151,7 @@ lock: | $(ENV)
 .PHONY: clean
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
-	rm -rf $(RESULTS) $(EXEC_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto
+	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto
 
 .PHONY: distclean
 ## distclean: clean, and remove .venv and every other cohort's build/
