@@ -59,6 +59,11 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
     }
     for m, r in s.rates.items():
         k = f"rate_{_m(m)}"
+        if not np.isfinite(r.estimate):  # landmark beyond the last follow-up: said in words, never "nan"
+            out[f"{k}.estimate"] = (None, "not estimable")
+            out[f"{k}.lower"] = (None, "–")
+            out[f"{k}.upper"] = (None, "–")
+            continue
         out[f"{k}.estimate"] = (100 * r.estimate, fmt.percent(100 * r.estimate))
         out[f"{k}.lower"] = (100 * r.lower, fmt.percent(100 * r.lower))
         out[f"{k}.upper"] = (100 * r.upper, fmt.percent(100 * r.upper))
@@ -70,7 +75,8 @@ def summary_row(name: str, s: EndpointSummary, ci_decimals: int = 2) -> dict:
     row = {"Endpoint": name, "Patients": str(s.n), "Events, n (%)": f"{s.events} ({fmt.percent(s.events_pct)})",
            "Median, months (95% CI)": f"{fmt.months(s.median.estimate)} "
                                       f"({fmt.ci(s.median.lower, s.median.upper, ci_decimals)})"}
-    rates = [f"{_m(m)} mo: {fmt.percent(100 * r.estimate)}% ({fmt.ci(100 * r.lower, 100 * r.upper, 1)})"
+    rates = [f"{_m(m)} mo: " + (f"{fmt.percent(100 * r.estimate)}% ({fmt.ci(100 * r.lower, 100 * r.upper, 1)})"
+                                if np.isfinite(r.estimate) else "not estimable (beyond follow-up)")
              for m, r in s.rates.items()]
     row["Landmark rates (95% CI)"] = "; ".join(rates)
     return row

@@ -85,7 +85,7 @@ def km_plot(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, xlabel: str = "
     axt.set_title("Number at risk", fontsize=8, loc="left", pad=2)
     for s in ("left", "top", "right"):
         axt.spines[s].set_visible(False)
-    axt.tick_params(axis="y", length=0)
+    axt.tick_params(axis="y", length=0, pad=16)
     return fig
 
 

@@ -44,12 +44,24 @@ REPORT_COLUMNS = ISSUE_COLUMNS
 _EPS = 1e-6
 
 
+def table_text(df: pd.DataFrame) -> str:
+    """A left-aligned plain-text table (pandas right-aligns text, which is hard to read here)."""
+    if df.empty:
+        return ""
+    cells = df.astype(str)
+    widths = {c: max(len(str(c)), cells[c].str.len().max()) for c in cells.columns}
+    lines = ["  ".join(str(c).ljust(widths[c]) for c in cells.columns).rstrip()]
+    lines += ["  ".join(v.ljust(widths[c]) for c, v in zip(cells.columns, row)).rstrip()
+              for row in cells.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 class CohortValidationError(ValueError):
     """The cohort breaks the data contract; the message is the table of errors."""
 
     def __init__(self, errors: pd.DataFrame):
         self.errors = errors
-        super().__init__(errors.to_string(index=False))
+        super().__init__(table_text(errors))
 
 
 @dataclass
@@ -99,7 +111,7 @@ class ValidationReport:
 
     def __str__(self) -> str:
         df = self.to_frame()
-        return (df.to_string(index=False) + "\n" if len(df) else "") + self.summary()
+        return (table_text(df) + "\n" if len(df) else "") + self.summary()
 
 
 # --------------------------------------------------------------------------- the checker
@@ -421,7 +433,7 @@ def main(argv=None) -> int:
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         frame = report.to_frame()
         if len(frame):
-            print(frame.to_string(index=False))
+            print(table_text(frame))
     print(report.summary())
     for table in TABLES:
         print(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}")

@@ -15,7 +15,7 @@ import pytest
 import malformed
 from analysis.readers import read_cohort
 from analysis.schema import RULE_BY_ID
-from analysis.validate import CohortValidationError, ValidationReport, main, validate_cohort
+from analysis.validate import CohortValidationError, ValidationReport, main, validate_cohort, table_text
 
 
 def _ids(df: pd.DataFrame) -> list[str]:
@@ -102,7 +102,7 @@ def test_raise_message_is_the_printed_table(tmp_path):
     with pytest.raises(CohortValidationError) as exc:
         report.raise_for_errors()
     assert isinstance(exc.value, ValueError)
-    assert str(exc.value) == report.errors.to_string(index=False)
+    assert str(exc.value) == table_text(report.errors)
 
 
 def test_write_csv_report_has_severity(tmp_path):

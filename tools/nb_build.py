@@ -1,6 +1,6 @@
 """Developer helper: write notebooks/*.ipynb from the cell sources in tools/notebooks_src.py.
 
-Source notebooks are committed without outputs. Run: python tools/nb_build.py
+Source notebooks are committed without outputs. Run: python tools/nb_build.py [OUT_DIR]  (default: notebooks/)
 """
 import sys
 from pathlib import Path
@@ -12,7 +12,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from notebooks_src import NOTEBOOKS  # noqa: E402
 
 
-def build():
+def build(out_dir: Path = ROOT / "notebooks"):
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name, cells in NOTEBOOKS.items():
         nb = nbformat.v4.new_notebook()
         nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -25,9 +26,9 @@ def build():
             if tags:
                 c.metadata["tags"] = tags
             nb.cells.append(c)
-        nbformat.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+        nbformat.write(nb, out_dir / f"{name}.ipynb")
         print("wrote", name)
 
 
 if __name__ == "__main__":
-    build()
+    build(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "notebooks")
