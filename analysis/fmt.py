@@ -102,7 +102,7 @@ _METHOD_NAMES = {
     "normal": "Wald (normal approximation)",
     "spss": "SPSS symmetric (median ± z·SE)",
     "log": "log-transformed",
-    "log-log": "log–log-transformed",
+    "log-log": "log(−log)-transformed",
     "plain": "untransformed (plain)",
     "breslow": "Breslow",
     "efron": "Efron",
@@ -162,34 +162,3 @@ def hr_ci(hr, lower, upper, digits: int = 2) -> str:
         return MISSING
     return f"{num(hr, digits)} ({ci(lower, upper, digits)})"
 
-
-def percent(x, digits: int = 1) -> str:
-    """A value already in percent printed without the sign (``pct`` takes a proportion).
-
-    >>> percent(32.35294), percent(float("nan"))
-    ('32.4', '–')
-    """
-    return num(x, digits)
-
-
-METHOD_NAMES = {
-    "clopper-pearson": "Clopper–Pearson exact",
-    "wilson": "Wilson score",
-    "jeffreys": "Jeffreys",
-    "normal": "normal-approximation (Wald)",
-    "spss": "SPSS symmetric (median ± 1.96·SE, kernel density at the median)",
-    "log": "log-transformed",
-    "log-log": "log(−log)-transformed",
-    "plain": "untransformed (plain)",
-    "breslow": "Breslow",
-    "efron": "Efron",
-}
-
-
-def method_name(key: str) -> str:
-    """Readable name of an interval or ties method (``"spss"`` → ``"SPSS symmetric (…)"``).
-
-    >>> method_name("clopper-pearson")
-    'Clopper–Pearson exact'
-    """
-    return METHOD_NAMES.get(key, key)

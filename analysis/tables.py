@@ -237,8 +237,7 @@ def followup_numbers(fu) -> dict[str, tuple]:
     return {"median": (fu.median, fmt.months(fu.median)), "lower": (fu.lower, fmt.months(fu.lower)),
             "upper": (fu.upper, fmt.months(fu.upper)), "min": (fu.min, fmt.months(fu.min)),
             "max": (fu.max, fmt.months(fu.max)),
-            "method": (fu.method, {"reverse_km": "reverse Kaplan–Meier", "observed": "median of observed times",
-                                   "censored_only": "median among censored patients"}.get(fu.method, fu.method))}
+            "method": (fu.method, fmt.method_name(fu.method))}
 
 
 def adjust_by_variable(sub: pd.DataFrame, method: str) -> pd.Series:

@@ -119,3 +119,11 @@ def test_malformed_cohort_stops_make_and_keeps_the_previous_report(build, tmp_pa
     assert "patients" in msg and "sex" in msg and "mael" in msg
     assert re.search(r"\b6\b", msg), "the CSV line number (row 5 of data = line 6) is named"
     assert (html.read_bytes(), html.stat().st_mtime_ns) == before
+
+
+def test_changing_one_sections_params_reruns_that_section_and_the_report_only(build):
+    """`make -W params/02-response.yaml -n`: what would run if that params file changed."""
+    proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", "-n", "-W", "params/02-response.yaml")
+    ran = set(re.findall(r"notebooks/(\d\d-[a-z]+)\.ipynb", proc.stdout))
+    assert ran == {"02-response", "06-scorecard"}  # the scorecard reads every section's numbers
+    assert "analysis.render" in proc.stdout
