@@ -38,6 +38,7 @@ from analysis.results import git_commit
 
 statement = cohort_mod.data_statement(cohort_mod.read_metadata(resolve(data)), cohort.n)
 res.markdown("data-statement", statement["callout"])
+res.markdown("data-methods", statement["methods"])
 res.markdown("data-discussion", statement["discussion"])
 res.number("cohort.data_statement_short", None, statement["short"])
 res.number("cohort.git_commit", git_commit(), git_commit()[:12])
