@@ -55,7 +55,7 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
         "median": (s.median.estimate, fmt.months(s.median.estimate)),
         "lower": (s.median.lower, fmt.num(s.median.lower, ci_decimals)),
         "upper": (s.median.upper, fmt.num(s.median.upper, ci_decimals)),
-        "median_ci": (None, f"{fmt.months(s.median.estimate)} (95% CI: {fmt.ci(s.median.lower, s.median.upper, ci_decimals)})"),
+        "ci": (None, ci_text(s.median.lower, s.median.upper, ci_decimals)),
     }
     for m, r in s.rates.items():
         k = f"rate_{_m(m)}"
@@ -63,11 +63,20 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
             out[f"{k}.estimate"] = (None, "not estimable")
             out[f"{k}.lower"] = (None, "–")
             out[f"{k}.upper"] = (None, "–")
+            out[f"{k}.text"] = (None, "not estimable (beyond the last follow-up)")
             continue
+        out[f"{k}.text"] = (None, f"{fmt.percent(100 * r.estimate)}% (95% CI {ci_text(100 * r.lower, 100 * r.upper, 1)}%)")
         out[f"{k}.estimate"] = (100 * r.estimate, fmt.percent(100 * r.estimate))
         out[f"{k}.lower"] = (100 * r.lower, fmt.percent(100 * r.lower))
         out[f"{k}.upper"] = (100 * r.upper, fmt.percent(100 * r.upper))
     return out
+
+
+def ci_text(lower, upper, digits: int = 2) -> str:
+    """An interval for running text: "3.87–7.33", "7.0–NR", or "not estimable" when neither bound exists."""
+    if not (np.isfinite(lower) or np.isfinite(upper)) and not (np.isinf(lower) or np.isinf(upper)):
+        return "not estimable"
+    return fmt.ci(lower, upper, digits)
 
 
 def summary_row(name: str, s: EndpointSummary, ci_decimals: int = 2) -> dict:

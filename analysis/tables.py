@@ -15,6 +15,7 @@ import pandas as pd
 from . import compare, fmt, km
 from .cohort import Cohort, Variable
 from .control import CoxControl, SurvControl
+from .endpoints import ci_text
 from .schema import RULE_BY_ID
 
 
@@ -230,6 +231,7 @@ def response_numbers(rr: dict) -> dict[str, tuple]:
         out[f"{key}.pct"] = (100 * p.estimate, fmt.percent(100 * p.estimate))
         out[f"{key}.lower"] = (100 * p.lower, fmt.percent(100 * p.lower))
         out[f"{key}.upper"] = (100 * p.upper, fmt.percent(100 * p.upper))
+        out[f"{key}.ci"] = (None, ci_text(100 * p.lower, 100 * p.upper, 1))
     return out
 
 
@@ -269,6 +271,7 @@ def subgroup_numbers(sub: pd.DataFrame, by_variable: bool = True) -> dict[str, t
             out[f"{pre}{r.level}.median"] = (r.median, fmt.months(r.median))
             out[f"{pre}{r.level}.lower"] = (r.lower, fmt.num(r.lower, 2))
             out[f"{pre}{r.level}.upper"] = (r.upper, fmt.num(r.upper, 2))
+            out[f"{pre}{r.level}.ci"] = (None, ci_text(r.lower, r.upper, 2))
     return out
 
 
@@ -281,6 +284,7 @@ def cox_numbers(cox) -> dict[str, tuple]:
         out[f"{r.term}.lower"] = (r.lower, fmt.num(r.lower, 2))
         out[f"{r.term}.upper"] = (r.upper, fmt.num(r.upper, 2))
         out[f"{r.term}.p"] = (r.p, fmt.pvalue(r.p))
+        out[f"{r.term}.ci"] = (None, ci_text(r.lower, r.upper, 2))
     return out
 
 
