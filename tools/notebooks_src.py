@@ -111,7 +111,7 @@ res.figure("fig-waterfall", fig, "Waterfall plot of the best percentage change f
 conf_level = 0.95
 median_ci = "spss"          # the paper's (SPSS); or "log", "log-log", "plain" (Brookmeyer–Crowley)
 rate_ci = "log-log"         # landmark-rate CI (Stata sts list); or "log", "plain"
-followup_method = "reverse_km"   # or "observed" (median of all observed times)
+followup_method = "observed"     # the paper's (median of observed times); or "reverse_km"
 landmarks_dor = [12, 20]
 landmarks_pfs = [12, 24]
 landmarks_os = [24, 30]
@@ -147,7 +147,10 @@ surv_table
         ("code", '''
 fu = km.median_followup(a["os_months"], a["os_event"], method=followup_method, ctrl=ctrl)
 res.numbers("survival.followup", tables.followup_numbers(fu))
-fu
+other = "reverse_km" if followup_method == "observed" else "observed"
+fu_other = km.median_followup(a["os_months"], a["os_event"], method=other, ctrl=ctrl)
+res.numbers("survival.followup_other", tables.followup_numbers(fu_other))
+fu, fu_other
 '''),
         ("code", '''
 dose_var = [v for v in cohort.variables() if v.name == "anlotinib_dose_mg"]
