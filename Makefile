@@ -123,7 +123,7 @@ $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR
 
 # ---- synthetic cohort ------------------------------------------------------------------------
 .PHONY: calibrate
-## calibrate: regenerate the committed synthetic cohort (data/synthetic) from its seed
+## calibrate: regenerate the committed synthetic cohort (data/synthetic) from its seed (~1.5 min)
 calibrate: | $(ENV)
 	$(PY) -m analysis.calibrate --out data/synthetic
 
@@ -140,8 +140,10 @@ test: $(ENV)
 
 .PHONY: bench
 ## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH)
+##        and the calibration of the synthetic cohort (see benchmarks/README.md)
 bench: | $(ENV)
 	$(PY) benchmarks/bench_stats.py
+	$(PY) benchmarks/bench_calibrate.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)
