@@ -209,6 +209,9 @@ def _chi2_sf(x: float, df: int) -> float:
     return float(chi2.sf(x, df))
 
 
+from .compare import _logrank_core  # noqa: E402  (the same O, E, V as analysis.compare.logrank)
+
+
 def _logrank_p(t, e, codes, k):
     """k-group log-rank p (analysis.compare.logrank; codes 0..k-1, empty groups dropped)."""
     present = np.unique(codes)
@@ -218,20 +221,7 @@ def _logrank_p(t, e, codes, k):
     remap[present] = np.arange(present.size)
     codes = remap[codes]
     k = present.size
-    ut, inv = np.unique(t, return_inverse=True)
-    T = ut.size
-    cnt = np.bincount(inv * k + codes, minlength=T * k).reshape(T, k).astype(float)
-    dth = np.bincount(inv * k + codes, weights=e, minlength=T * k).reshape(T, k)
-    at_risk = np.cumsum(cnt[::-1], axis=0)[::-1]
-    n_t = at_risk.sum(axis=1)
-    d_t = dth.sum(axis=1)
-    ev = d_t > 0
-    at_risk, n_t, d_t, dth = at_risk[ev], n_t[ev], d_t[ev], dth[ev]
-    frac = at_risk / n_t[:, None]
-    O = dth.sum(axis=0)
-    E = (d_t[:, None] * frac).sum(axis=0)
-    c = np.where(n_t > 1, d_t * (n_t - d_t) / np.maximum(n_t - 1.0, 1.0), 0.0)
-    V = np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
+    O, E, V, _ = _logrank_core(t, e, codes, k)
     use = E > 0
     diff = (O - E)[use][1:]
     vv = V[np.ix_(use, use)][1:, 1:]

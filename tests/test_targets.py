@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.paths import TARGETS_FILE
+from analysis.paths import PROJ_ROOT, TARGETS_FILE
 from analysis.targets import COLUMNS, TargetsError, load_targets, validate
 
-PAPER = Path("/work/shared/seed/000_1018d4b062e8855c.txt")
+PAPER = PROJ_ROOT.parent / "shared" / "seed" / "000_1018d4b062e8855c.txt"  # beside the repository, when present
 
 
 @pytest.fixture(scope="module")
