@@ -56,6 +56,7 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
         "lower": (s.median.lower, fmt.num(s.median.lower, ci_decimals)),
         "upper": (s.median.upper, fmt.num(s.median.upper, ci_decimals)),
         "ci": (None, ci_text(s.median.lower, s.median.upper, ci_decimals)),
+        "landmarks_text": (None, landmark_sentence(s)),
     }
     for m, r in s.rates.items():
         k = f"rate_{_m(m)}"
@@ -70,6 +71,28 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
         out[f"{k}.lower"] = (100 * r.lower, fmt.percent(100 * r.lower))
         out[f"{k}.upper"] = (100 * r.upper, fmt.percent(100 * r.upper))
     return out
+
+
+def landmark_sentence(s: EndpointSummary) -> str:
+    """The landmark rates as running text: "30.9% (95% CI 19.8–42.7%) at 12 months and … at 24 months"."""
+    parts = []
+    for m, r in s.rates.items():
+        rate = (f"{fmt.percent(100 * r.estimate)}% (95% CI {ci_text(100 * r.lower, 100 * r.upper, 1)}%)"
+                if np.isfinite(r.estimate) else "not estimable (beyond the last follow-up)")
+        parts.append(f"{rate} at {_m(m)} months")
+    if not parts:
+        return "not computed (no landmark times given)"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def median_ci_note(method: str) -> str:
+    """Where a median-CI method comes from, for the Methods section."""
+    if method == "spss":
+        return ("the interval the paper's software (SPSS) reports (Greenwood variance and a kernel estimate of "
+                "the density at the median); the Brookmeyer–Crowley intervals that R and Stata report are a "
+                "parameter")
+    return ("the Brookmeyer–Crowley interval as R's survfit reports it (a sensitivity analysis: the paper's SPSS "
+            "symmetric interval is the default)")
 
 
 def ci_text(lower, upper, digits: int = 2) -> str:

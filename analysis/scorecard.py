@@ -98,6 +98,8 @@ def classify(published, reproduced, decimals: int, unit: str, kind: str = "value
         ok = str(published) == str(reproduced)
         return ("exact" if ok else "inconsistent in paper" if flagged else "off"), math.nan
     pub, rep = float(published), float(reproduced)
+    if math.isinf(rep):  # e.g. a median or CI bound "not reached" where the paper prints a number
+        return ("inconsistent in paper" if flagged else "off"), math.nan
     diff = rep - pub
     if format_published(rep, decimals) == format_published(pub, decimals):
         return "exact", diff

@@ -98,3 +98,11 @@ def test_summarise_sections(targets, audit):
     assert s.loc["survival", "exact"] == 1 and s.loc["subgroups (Cox model)", "exact"] == 1
     assert s.drop(index="overall")["total"].sum() == len(card)
     assert section_of("subgroups.sex.p") == "subgroups (Table 2 medians)"
+
+
+def test_not_reached_reproduction_is_off_not_a_crash():
+    """A bound "not reached" (inf) under a sensitivity analysis is a miss, not an error."""
+    from analysis.scorecard import classify
+
+    assert classify(19.31, float("inf"), 2, "months")[0] == "off"
+    assert classify(19.31, float("inf"), 2, "months", flagged=True)[0] == "inconsistent in paper"

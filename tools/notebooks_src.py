@@ -135,6 +135,7 @@ summ = {
     "Overall survival": endpoints.summarise_endpoint(a["os_months"], a["os_event"], landmarks_os, ctrl),
 }
 res.numbers("survival.method", {"median_ci": (median_ci, fmt.method_name(median_ci)),
+                                "median_ci_note": (None, endpoints.median_ci_note(median_ci)),
                                 "rate_ci": (rate_ci, fmt.method_name(rate_ci))})
 for key, s in zip(("dor", "pfs", "os"), summ.values()):
     res.numbers(f"survival.{key}", endpoints.endpoint_numbers(s))
