@@ -209,7 +209,7 @@ def _chi2_sf(x: float, df: int) -> float:
     return float(chi2.sf(x, df))
 
 
-from .compare import _logrank_core  # noqa: E402  (the same O, E, V as analysis.compare.logrank)
+from .compare import _logrank_core, logrank_statistic  # noqa: E402  (the same test as compare.logrank)
 
 
 def _logrank_p(t, e, codes, k):
@@ -221,15 +221,18 @@ def _logrank_p(t, e, codes, k):
     remap[present] = np.arange(present.size)
     codes = remap[codes]
     k = present.size
-    O, E, V, _ = _logrank_core(t, e, codes, k)
-    use = E > 0
-    diff = (O - E)[use][1:]
-    vv = V[np.ix_(use, use)][1:, 1:]
-    try:
-        stat = float(diff @ np.linalg.solve(vv, diff))
-    except np.linalg.LinAlgError:
-        stat = float(diff @ np.linalg.pinv(vv) @ diff)
-    return _chi2_sf(stat, int(use.sum()) - 1)
+    stat, df = logrank_statistic(*_logrank_core(t, e, codes, k)[:3])
+    return _chi2_sf(stat, df)
+
+
+def _endpoint_numbers(prefix: str, t, e, landmarks) -> dict[str, float]:
+    """Median with SPSS CI and landmark rates of one endpoint, under the notebooks' result keys."""
+    m = _median_spss(t, e)
+    out = {f"{prefix}.median": m[0], f"{prefix}.lower": m[1], f"{prefix}.upper": m[2]}
+    for lm in landmarks:
+        for k, v in zip(("estimate", "lower", "upper"), _rate(t, e, float(lm))):
+            out[f"{prefix}.rate_{lm:g}.{k}"] = v
+    return out
 
 
 def _cox_breslow(t, e, X, beta0=None, iters=30):
@@ -471,12 +474,7 @@ class Objective:
         if comp == "pfs":
             t = s.pfs_d / DPM
             e = (s.prog | s.dead).astype(float)
-            m = _median_spss(t, e)
-            out.update({"survival.pfs.median": m[0], "survival.pfs.lower": m[1], "survival.pfs.upper": m[2]})
-            for lm in self.params["landmarks_pfs"]:
-                r = _rate(t, e, float(lm))
-                for k, v in zip(("estimate", "lower", "upper"), r):
-                    out[f"survival.pfs.rate_{lm:g}.{k}"] = v
+            out.update(_endpoint_numbers("survival.pfs", t, e, self.params["landmarks_pfs"]))
             codes = g["anlotinib_dose_mg"]
             for k, lv in enumerate(SUB_LEVELS["anlotinib_dose_mg"]):
                 sel = codes == k
@@ -489,21 +487,11 @@ class Objective:
             end = s.pfs_d[sel]
             t = (end - s.fr_d[sel]) / DPM
             e = (s.prog | s.dead)[sel].astype(float)
-            m = _median_spss(t, e)
-            out.update({"survival.dor.median": m[0], "survival.dor.lower": m[1], "survival.dor.upper": m[2]})
-            for lm in self.params["landmarks_dor"]:
-                r = _rate(t, e, float(lm))
-                for k, v in zip(("estimate", "lower", "upper"), r):
-                    out[f"survival.dor.rate_{lm:g}.{k}"] = v
+            out.update(_endpoint_numbers("survival.dor", t, e, self.params["landmarks_dor"]))
         elif comp == "os":
             t = s.os_d / DPM
             e = s.dead.astype(float)
-            m = _median_spss(t, e)
-            out.update({"survival.os.median": m[0], "survival.os.lower": m[1], "survival.os.upper": m[2]})
-            for lm in self.params["landmarks_os"]:
-                r = _rate(t, e, float(lm))
-                for k, v in zip(("estimate", "lower", "upper"), r):
-                    out[f"survival.os.rate_{lm:g}.{k}"] = v
+            out.update(_endpoint_numbers("survival.os", t, e, self.params["landmarks_os"]))
             if self.params["followup_method"] == "reverse_km":
                 ut, _, surv, _ = _km(t, 1.0 - e)
                 out["survival.followup.median"] = _median(ut, surv)

@@ -107,6 +107,22 @@ def _logrank_core(t, e, codes, k):
     return O, E, V, n
 
 
+def logrank_statistic(O, E, V) -> tuple[float, int]:
+    """Chi-square and df of the log-rank test from observed, expected and their covariance.
+
+    Groups with no expected events are dropped; the first remaining group is left out of the
+    quadratic form (V is singular), as R ``survdiff`` does.
+    """
+    use = E > 0
+    diff = (O - E)[use][1:]
+    vv = V[np.ix_(use, use)][1:, 1:]
+    try:
+        stat = float(diff @ np.linalg.solve(vv, diff))
+    except np.linalg.LinAlgError:
+        stat = float(diff @ np.linalg.pinv(vv) @ diff)
+    return stat, int(use.sum()) - 1
+
+
 def logrank(time, event, group) -> LogRank:
     """Log-rank test for 2 or k groups, as R ``survdiff(Surv(time, event) ~ group)``.
 
@@ -135,14 +151,7 @@ def logrank(time, event, group) -> LogRank:
     if k < 2:
         warnings.warn("log-rank test needs at least two non-empty groups; p is NaN", stacklevel=2)
         return LogRank(math.nan, 0, math.nan, summary, V)
-    use = E > 0
-    diff = (O - E)[use][1:]
-    vv = V[np.ix_(use, use)][1:, 1:]
-    try:
-        stat = float(diff @ np.linalg.solve(vv, diff))
-    except np.linalg.LinAlgError:
-        stat = float(diff @ np.linalg.pinv(vv) @ diff)
-    df = int(use.sum()) - 1
+    stat, df = logrank_statistic(O, E, V)
     return LogRank(stat, df, float(chi2.sf(stat, df)), summary, V)
 
 
