@@ -175,8 +175,13 @@ def forest(summary: pd.DataFrame, labels: dict[str, str], figsize=(6.4, 2.6)):
     ax.set_yticks(y)
     ax.set_yticklabels([labels.get(t, t) for t in s["term"]])
     for yi, r in zip(y, s.itertuples(index=False)):
-        ax.text(1.02, yi, f"{fmt.hr_ci(r.hr, r.lower, r.upper)}   p {fmt.pvalue(r.p)}",
+        p_txt = fmt.pvalue(r.p)
+        ax.text(1.02, yi, f"{fmt.hr_ci(r.hr, r.lower, r.upper)}   p {p_txt if p_txt.startswith('<') else '= ' + p_txt}",
                 transform=ax.get_yaxis_transform(), va="center", fontsize=8)
     ax.set_xlabel("Hazard ratio for death (log scale)")
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    lo, hi = float(s["lower"].min()), float(s["upper"].max())
+    ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 8, 16) if lo / 1.5 <= t <= hi * 1.5] or [1]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     return fig

@@ -89,8 +89,13 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.
 
     ``covariates`` maps a variable to its reference level (a two-level variable becomes a
     0/1 indicator of the non-reference level) or to ``None`` for the ordinal dose score
-    (8/10/12 mg → 1/2/3, HR per dose level). Returns the design frame and term → description.
+    (8/10/12 mg → 1/2/3, HR per dose level). Returns the design frame and term → description
+    (with the levels' display labels).
     """
+    from .cohort import baseline_variables
+
+    names = {v.name: dict(v.levels) for v in baseline_variables()}
+    lab = lambda var, lv: names.get(var, {}).get(lv, str(lv))  # noqa: E731
     out = pd.DataFrame(index=df.index)
     terms = {}
     for var, ref in covariates.items():
@@ -98,14 +103,14 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.
             levels = sorted(df[var].unique(), key=lambda s: int(str(s).lstrip("mg")) if str(s).startswith("mg")
                             else str(s))
             out[var] = df[var].map({lv: i + 1 for i, lv in enumerate(levels)}).astype(float)
-            terms[var] = "per level (" + ", ".join(str(lv) for lv in levels) + ")"
+            terms[var] = "per step (" + " → ".join(lab(var, lv) for lv in levels) + ")"
         else:
             others = [lv for lv in df[var].unique() if lv != ref]
             if len(others) != 1:
                 raise ValueError(f"Cox covariate {var!r} must have two levels with reference {ref!r}; "
                                  f"found {sorted(df[var].unique())}")
             out[var] = (df[var] == others[0]).astype(float)
-            terms[var] = f"{others[0]} vs {ref}"
+            terms[var] = f"{lab(var, others[0])} vs {lab(var, ref)}"
     return out, terms
 
 
