@@ -25,6 +25,11 @@ Checks (``check`` column of :func:`audit_paper`)
 ``landmark CI plausible``   lower < estimate < upper
 ``landmark CI log-log``     the log(-log) Greenwood interval (Stata ``sts list``) is symmetric on the
                             log(-log) scale: lower and upper imply the same standard error
+``Cox CI width vs events``  with D deaths a Cox log-HR se is at least 1/sqrt(D·Vmax) (Vmax = 1/4 for a
+                            0/1 covariate); the CI bounds and the p (with the HR) imply an se that must
+                            reach it
+``median CI time unit``     the median at the CI centre is a whole or half number of days under the
+                            days-per-month that fits most triples (:func:`infer_days_per_month`)
 
 Examples
 --------
@@ -533,8 +538,295 @@ def check_landmark_cis(targets: pd.DataFrame) -> list[dict]:
     return rows
 
 
+# ----------------------------------------------------------------------------- Cox information bound
+#: Numeric coding ``(min, max)`` of each Cox covariate; a covariate not listed is a 0/1 indicator.
+#: Table 2 prints "Anlotinib dosage (mg)", an HR per mg, so the dose (8, 10 or 12 mg) is coded in mg.
+COX_CODING: dict[str, tuple[float, float]] = {"anlotinib_dose_mg": (8.0, 12.0)}
+#: Deaths in the Cox model of Table 2 (an OS model).
+COX_EVENTS_KEY = "survival.os.events"
+
+
+def max_covariate_variance(lo: float, hi: float) -> float:
+    """Largest variance a covariate taking values in ``[lo, hi]`` can have: ``((hi - lo)/2)^2``.
+
+    It is reached with half the mass at each end; a 0/1 indicator gives 1/4.
+
+    >>> max_covariate_variance(0, 1), max_covariate_variance(8, 12)
+    (0.25, 4.0)
+    """
+    return ((hi - lo) / 2.0) ** 2
+
+
+def cox_se_min(deaths: float, vmax: float) -> float:
+    """Smallest model-based standard error of a Cox log-HR with ``deaths`` deaths: ``1/sqrt(D·Vmax)``.
+
+    The Cox information for coefficient j is a sum over the deaths of the (weighted) variance of
+    covariate j in the risk set at that death time (Breslow; Efron also takes, for each tied death,
+    a variance under modified weights). Each such variance is at most ``Vmax``, the largest variance
+    the covariate's range allows, so ``I_jj <= D·Vmax``. In a multivariable model
+    ``var(b_j) = (I^-1)_jj >= 1/I_jj``, so ``se_j >= 1/sqrt(D·Vmax)`` whatever the other covariates
+    are. This bounds the inverse-information se that SPSS, R ``coxph`` and Stata print by default
+    (not a robust sandwich se).
+
+    >>> round(cox_se_min(44, 0.25), 4), round(cox_se_min(44, 4.0), 4)
+    (0.3015, 0.0754)
+    """
+    return 1.0 / math.sqrt(deaths * vmax)
+
+
+def se_max_from_ci(lower: float, upper: float, lower_decimals: int = 2, upper_decimals: int = 2,
+                   level: float = 0.95) -> float:
+    """Largest se a printed Wald CI ``exp(b ± z·se)`` allows: ``ln((U + h)/(L - h)) / (2z)``.
+
+    ``h`` is half a unit of each bound's last printed digit. A lower bound that may be 0 leaves
+    the se unbounded (``inf``).
+
+    >>> round(se_max_from_ci(0.37, 0.90), 3)
+    0.232
+    """
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    lo, up = lower - half_unit(lower_decimals), upper + half_unit(upper_decimals)
+    if lo <= 0:
+        return math.inf
+    return math.log(up / lo) / (2 * z)
+
+
+def se_max_from_hr_p(hr: float, p: float, hr_decimals: int = 2, p_decimals: int = 3) -> float:
+    """Largest se a printed HR and two-sided Wald p allow: ``max|ln HR| / Φ^-1(1 - max p/2)``.
+
+    ``|ln HR|/se`` is the Wald statistic ``z = Φ^-1(1 - p/2)``, so ``se = |ln HR|/z``; it grows with
+    ``|ln HR|`` and with ``p``, so the largest value is at the rounding corner with the HR farthest
+    from 1 and the largest p. A p that may be 1 (z = 0) leaves the se unbounded (``inf``).
+
+    >>> round(se_max_from_hr_p(0.60, 0.031), 3)
+    0.241
+    """
+    hh = half_unit(hr_decimals)
+    if hr - hh <= 0:  # an HR printed as 0.00 may be any small number
+        return math.inf
+    log_hr = max(abs(math.log(hr - hh)), abs(math.log(hr + hh)))
+    p_hi = p + half_unit(p_decimals)
+    if p_hi >= 1:
+        return math.inf
+    return log_hr / float(stats.norm.isf(p_hi / 2))
+
+
+def _coding_desc(lo: float, hi: float) -> str:
+    return "a 0/1 covariate" if (lo, hi) == (0, 1) else f"a covariate coded {lo:g}–{hi:g}"
+
+
+def check_cox_information(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] | None = None,
+                          events_key: str = COX_EVENTS_KEY) -> list[dict]:
+    """Cox CI width vs events: no Cox model on ``D`` deaths gives a log-HR se below ``1/sqrt(D·Vmax)``.
+
+    See :func:`cox_se_min` for the bound (``Vmax`` = 1/4 for a 0/1 indicator, ``((max - min)/2)^2``
+    for a numeric covariate; ``coding`` maps a covariate to its ``(min, max)``, default
+    :data:`COX_CODING`, and a covariate it does not list is a 0/1 indicator). Two rows per
+    covariate, both with check ``"Cox CI width vs events"``:
+
+    * the CI (one row keyed ``.lower``, one ``.upper``): the largest se the rounded bounds allow,
+      :func:`se_max_from_ci`, must reach ``se_min``;
+    * the p (keyed ``.p``): the largest se the rounded HR and p allow, :func:`se_max_from_hr_p`,
+      must reach ``se_min`` (this assumes a Wald p, as SPSS prints).
+
+    The HR itself is not flagged here: an HR is possible with any se, so it stays a target.
+    """
+    t = _T(targets)
+    if not t.has(events_key):
+        return []
+    deaths = t.value[events_key]
+    codes = COX_CODING if coding is None else coding
+    rows = []
+    for var in _cox_vars(t):
+        p = f"subgroups.cox.{var}"
+        lo_c, hi_c = codes.get(var, (0.0, 1.0))
+        vmax = max_covariate_variance(lo_c, hi_c)
+        se_min = cox_se_min(deaths, vmax)
+        expected = f"se ≥ {se_min:.3f}"
+        if (lo_c, hi_c) == (0, 1):
+            bound = f"2/√{deaths:g} = {se_min:.3f} (information ≤ {deaths:g} × 1/4)"
+        else:
+            bound = (f"1/√({deaths:g} × {vmax:g}) = {se_min:.4f} (information ≤ {deaths:g} × "
+                     f"((max - min)/2)² = {deaths:g} × {vmax:g})")
+        intro = f"with {deaths:g} deaths {_coding_desc(lo_c, hi_c)}'s log-HR standard error is at least {bound}"
+        if t.has(f"{p}.lower", f"{p}.upper"):
+            lo, up = t.value[f"{p}.lower"], t.value[f"{p}.upper"]
+            dl, du = t.dec[f"{p}.lower"], t.dec[f"{p}.upper"]
+            se_ci = se_max_from_ci(lo, up, dl, du)
+            ok = se_ci >= se_min
+            note = (f"{intro}; the printed CI {lo:.{dl}f}–{up:.{du}f} implies at most {se_ci:.3f}"
+                    + (": wide enough" if ok else ": no data set of this size gives so narrow an interval"))
+            for b in ("lower", "upper"):
+                rows.append(_row(f"{p}.{b}", t.where[f"{p}.{b}"], "Cox CI width vs events", t.value[f"{p}.{b}"],
+                                 expected, ok, note))
+        if t.has(f"{p}.hr", f"{p}.p"):
+            hr, pv = t.value[f"{p}.hr"], t.value[f"{p}.p"]
+            dh, dp = t.dec[f"{p}.hr"], t.dec[f"{p}.p"]
+            se_p = se_max_from_hr_p(hr, pv, dh, dp)
+            ok = se_p >= se_min
+            note = (f"{intro}; HR {hr:.{dh}f} with Wald p {pv:.{dp}f} implies se = |ln HR|/z of at most {se_p:.3f}"
+                    + (": large enough" if ok else
+                       ": so small a p needs a smaller se than this many deaths allow (the HR itself is "
+                       "not in question)"))
+            rows.append(_row(f"{p}.p", t.where[f"{p}.p"], "Cox CI width vs events", pv, expected, ok, note))
+    return rows
+
+
+# ----------------------------------------------------------------------------- time unit of the medians
+#: Days per month the paper may have used to turn days into months; 365.25/12 = 30.4375.
+DAYS_PER_MONTH_CANDIDATES = (30.0, 365.25 / 12, 30.44, 30.5, 31.0)
+
+
+def median_window(median: float, lower: float, upper: float, median_decimals: int = 1,
+                  lower_decimals: int = 2, upper_decimals: int = 2) -> tuple[float, float, bool]:
+    """Interval of true medians (months) consistent with a printed SPSS triple ``median (lower–upper)``.
+
+    SPSS prints ``median ± 1.96·se``, so the median is the CI centre ``(L + U)/2`` (within the
+    bounds' rounding) and also rounds to the printed median: the window is the intersection. A
+    lower bound printed 0.00 is truncated at 0, so it says only ``2·median - U <= h_L``: the median
+    window is capped at ``(U + h_U + h_L)/2``. Returns ``(low, high, truncated)``; ``low > high``
+    means no median fits.
+
+    >>> [round(x, 3) for x in median_window(13.2, 7.09, 19.31)[:2]]
+    [13.195, 13.205]
+    """
+    hm, hl, hu = half_unit(median_decimals), half_unit(lower_decimals), half_unit(upper_decimals)
+    a, b = median - hm, median + hm
+    if lower == 0:
+        return a, min(b, (upper + hu + hl) / 2), True
+    mid, hc = (lower + upper) / 2, (hl + hu) / 2
+    return max(a, mid - hc), min(b, mid + hc), False
+
+
+def half_days_in(low: float, high: float, days_per_month: float) -> list[float]:
+    """Whole or half numbers of days (as days) within ``[low, high]`` months.
+
+    A Kaplan–Meier median (R, SPSS) is a death time or the midpoint of two, so in days it is a
+    multiple of 0.5.
+
+    >>> half_days_in(13.195, 13.205, 30.0)
+    [396.0]
+    >>> half_days_in(13.195, 13.205, 365.25 / 12)
+    []
+    """
+    if low > high:
+        return []
+    eps = 1e-9
+    k0, k1 = math.ceil(2 * low * days_per_month - eps), math.floor(2 * high * days_per_month + eps)
+    return [k / 2 for k in range(k0, k1 + 1)]
+
+
+def _median_triples(t: _T) -> list[tuple[str, tuple[float, float, bool]]]:
+    out = []
+    for p in _median_prefixes(t):
+        m, lo, up = (t.value[f"{p}.{x}"] for x in ("median", "lower", "upper"))
+        dm, dl, du = (t.dec[f"{p}.{x}"] for x in ("median", "lower", "upper"))
+        out.append((p, median_window(m, lo, up, dm, dl, du)))
+    return out
+
+
+def infer_days_per_month(targets: pd.DataFrame, candidates: Iterable[float] = DAYS_PER_MONTH_CANDIDATES
+                         ) -> tuple[float, dict[float, int], int]:
+    """Which days-per-month puts the most median CIs on a whole or half number of days?
+
+    Returns ``(best, {candidate: number of triples that fit}, number of triples)``; ties go to the
+    first candidate. See :func:`check_median_time_unit`.
+    """
+    cands = list(candidates)
+    triples = _median_triples(_T(targets))
+    counts = {c: sum(bool(half_days_in(a, b, c)) for _, (a, b, _) in triples) for c in cands}
+    best = max(cands, key=lambda c: (counts[c], -cands.index(c)))
+    return best, counts, len(triples)
+
+
+def _dpm(c: float) -> str:
+    return f"{c:g}"
+
+
+def check_median_time_unit(targets: pd.DataFrame,
+                           candidates: Iterable[float] = DAYS_PER_MONTH_CANDIDATES) -> list[dict]:
+    """Median CI time unit: are the medians whole or half days under one days-per-month?
+
+    A Kaplan–Meier median is a death time or the midpoint of two, so when times are recorded in
+    days it is a whole or half number of days. The paper prints SPSS intervals ``median ± 1.96·se``
+    with 2-decimal bounds, whose centre pins the median to about ±0.005 months (±0.15 days) — see
+    :func:`median_window`. For each candidate days-per-month we count the triples whose window holds
+    a multiple of 0.5 day (:func:`infer_days_per_month`), choose the candidate that fits most, and
+    emit one row per triple: consistent when it fits under the chosen unit. The ``expected`` column
+    is the median in days under that unit.
+    """
+    cands = list(candidates)
+    t = _T(targets)
+    best, counts, n = infer_days_per_month(targets, cands)
+    alt = next((c for c in cands if c != best), None)
+    rows = []
+    for p, (a, b, trunc) in _median_triples(t):
+        m = t.value[f"{p}.median"]
+        fits = half_days_in(a, b, best)
+        centre = (a + b) / 2
+        if fits:
+            d = min(fits, key=lambda x: abs(x - centre * best))
+            expected = f"{d:g} days"
+        else:
+            expected = f"{centre * best:.1f} days"
+        if trunc:
+            up, du = t.value[f"{p}.upper"], t.dec[f"{p}.upper"]
+            note = (f"lower bound truncated at 0, so only the median {m:g} and the upper bound {up:.{du}f} "
+                    f"constrain it: {a:.3f}–{b:.3f} months = {a * best:.1f}–{b * best:.1f} days of {_dpm(best)} days"
+                    + (", which holds whole or half days" if fits else ", which holds no whole or half day"))
+        else:
+            lo, up = t.value[f"{p}.lower"], t.value[f"{p}.upper"]
+            mid = (lo + up) / 2
+            if a > b:
+                note = (f"CI centre {mid:.3f} months does not round to the median {m:g}: no median fits "
+                        f"(see 'median CI symmetric')")
+            else:
+                note = (f"CI centre {mid:.3f} months = {mid * best:.1f} days of {_dpm(best)} days"
+                        + (f" (within rounding of {expected}: a whole or half day, as a KM median must be)" if fits
+                           else f" (the rounding window {a * best:.2f}–{b * best:.2f} days holds no whole or "
+                                f"half day, which a KM median must be)"))
+        if alt is not None and a <= b:
+            alt_fits = bool(half_days_in(a, b, alt))
+            note += (f"; with {_dpm(alt)}-day months it would be {centre * alt:.1f} days"
+                     + (" (also possible)" if alt_fits else " (not a whole or half day)"))
+        note += f" [{counts[best]} of {n} triples fit {_dpm(best)}-day months]"
+        rows.append(_row(f"{p}.median", t.where[f"{p}.median"], "median CI time unit", m, expected,
+                         bool(fits), note))
+    return rows
+
+
 CHECKS = (check_percentages, check_row_totals, check_repeated_values, check_cross_references,
-          check_cox, check_median_cis, check_proportion_cis, check_landmark_cis)
+          check_cox, check_median_cis, check_proportion_cis, check_landmark_cis, check_cox_information,
+          check_median_time_unit)
+
+
+def findings_text(targets: pd.DataFrame) -> str:
+    """Two findings of the audit in words, for the report: the paper's time unit and its Cox intervals."""
+    t = _T(targets)
+    best, counts, n = infer_days_per_month(targets)
+    mean_month = 365.25 / 12
+    out = (f"The paper's months are {best:g}-day months: all {counts[best]} of its {n} median confidence intervals "
+           if counts[best] == n else
+           f"The paper's months are most likely {best:g}-day months: {counts[best]} of its {n} median confidence "
+           "intervals ")
+    out += (f"are centred on a whole or half number of {best:g}-day months, as a Kaplan–Meier median must be "
+            f"(an event day, or the midpoint of two), against {counts.get(mean_month, 0)} with months of "
+            f"365.25/12 days; the default parameters therefore count months as days / {best:g} "
+            "(`days_per_month` in params/common.yaml).")
+    deaths = t.value.get(COX_EVENTS_KEY)
+    if deaths:
+        se_bin = cox_se_min(deaths, 0.25)
+        bad = [v for v in _cox_vars(t) if t.has(f"subgroups.cox.{v}.lower", f"subgroups.cox.{v}.upper")
+               and v not in COX_CODING
+               and se_max_from_ci(t.value[f"subgroups.cox.{v}.lower"], t.value[f"subgroups.cox.{v}.upper"],
+                                  t.dec[f"subgroups.cox.{v}.lower"], t.dec[f"subgroups.cox.{v}.upper"]) < se_bin]
+        if bad:
+            out += (f" With {deaths:.0f} deaths no Cox model can estimate the log hazard ratio of a two-level "
+                    f"covariate with a standard error below 2/√{deaths:.0f} = {se_bin:.3f}; the intervals the "
+                    f"paper prints for {len(bad)} of its covariates imply smaller ones, so no data set reproduces "
+                    "them (nor, for the same reason, their p values); only the hazard ratio of each row can be "
+                    "matched.")
+    return out
 
 
 def audit_paper(targets: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 The pipeline never works on pre-computed durations: every endpoint is derived
 here from the dates and assessments a hospital exports.
 
-Endpoint definitions (months = days / (365.25 / 12)):
+Endpoint definitions (months = days / ``DeriveOptions.days_per_month``; the
+library default is the mean month, 365.25 / 12 = 30.4375 days; the report's
+parameters use the paper's 30-day month, see ``params/common.yaml``):
 
 * **OS**: treatment start to death from any cause; alive patients are censored
   at the date last known alive.
@@ -39,8 +41,11 @@ class DeriveOptions:
     age_cut: float = 61
     pfs_censor: str = "last_contact"
     sd_min_days: int = 0
+    days_per_month: float = DAYS_PER_MONTH
 
     def __post_init__(self):
+        if not (isinstance(self.days_per_month, (int, float)) and 28 <= self.days_per_month <= 31):
+            raise ValueError(f"days_per_month must be a number of days between 28 and 31, not {self.days_per_month!r}")
         if self.pfs_censor not in ("last_contact", "last_assessment"):
             raise ValueError(f"pfs_censor must be 'last_contact' or 'last_assessment', not {self.pfs_censor!r}")
         if self.sd_min_days < 0:
@@ -130,8 +135,8 @@ class Cohort:
                              "ae_term": ae["ae_term"].values, "grade": ae["grade"].astype(int).values})
 
 
-def _months(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    return (later - earlier).dt.days / DAYS_PER_MONTH
+def _months(later: pd.Series, earlier: pd.Series, days_per_month: float = DAYS_PER_MONTH) -> pd.Series:
+    return (later - earlier).dt.days / days_per_month
 
 
 def derive(patients: pd.DataFrame, assessments: pd.DataFrame, opts: DeriveOptions = DeriveOptions()) -> pd.DataFrame:
@@ -175,7 +180,7 @@ def derive(patients: pd.DataFrame, assessments: pd.DataFrame, opts: DeriveOption
     prog, death, last = p["progression_date"], p["death_date"], p["last_contact_date"]
     died = death.notna()
     os_end = death.where(died, last)
-    out["os_months"] = v(_months(os_end, start))
+    out["os_months"] = v(_months(os_end, start, opts.days_per_month))
     out["os_event"] = v(died).astype(int)
 
     pfs_event_date = pd.concat([prog, death], axis=1).min(axis=1)
@@ -186,14 +191,14 @@ def derive(patients: pd.DataFrame, assessments: pd.DataFrame, opts: DeriveOption
         last_assess = a.groupby("patient_id")["assessment_date"].max().reindex(ids)
         censor = pd.Series(v(last_assess), index=p.index).fillna(start)
     pfs_end = pfs_event_date.where(has_pfs_event, censor)
-    out["pfs_months"] = v(_months(pfs_end, start))
+    out["pfs_months"] = v(_months(pfs_end, start, opts.days_per_month))
     out["pfs_event"] = v(has_pfs_event).astype(int)
 
     first_resp = pd.Series(v(recist.first_response_date(a, ids)), index=p.index)
     responder = first_resp.notna()
     dor_end = pfs_event_date.where(has_pfs_event, last)
     out["responder"] = v(responder)
-    out["dor_months"] = v(_months(dor_end, first_resp).where(responder))
+    out["dor_months"] = v(_months(dor_end, first_resp, opts.days_per_month).where(responder))
     out["dor_event"] = v((has_pfs_event & responder).astype(float).where(responder))
 
     out["followup_months"] = out["os_months"]

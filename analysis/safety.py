@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ae_summary", "OVERALL"]
+__all__ = ["ae_summary", "patients_with_grade", "OVERALL"]
 
 OVERALL = "any"
 _COLUMNS = ["term", "any_n", "any_pct", "grade12_n", "grade12_pct", "grade3plus_n", "grade3plus_pct"]
@@ -85,3 +85,22 @@ def ae_summary(ae: pd.DataFrame, n_patients: int, terms=None, labels: dict | Non
     if labels:
         out["term"] = out["term"].map(lambda t: labels.get(t, t))
     return out[_COLUMNS]
+
+
+def patients_with_grade(ae: pd.DataFrame, grade: int = 5, id_col: str = "patient_id") -> int:
+    """Number of distinct patients with at least one event of exactly ``grade`` (CTCAE 1–5).
+
+    A patient with several such events counts once; an empty frame gives 0.
+
+    >>> ae = pd.DataFrame({"subject": [1, 1, 2, 3], "ae_term": ["rash", "sepsis", "rash", "rash"],
+    ...                    "grade": [5, 5, 5, 2]})
+    >>> patients_with_grade(ae, 5, id_col="subject"), patients_with_grade(ae, 4, id_col="subject")
+    (2, 0)
+    """
+    if not 1 <= int(grade) <= 5:
+        raise ValueError("grade must be in 1..5")
+    need = {id_col, "grade"}
+    if not need <= set(ae.columns):
+        raise KeyError(f"ae needs columns {sorted(need)}, has {list(ae.columns)}")
+    g = pd.to_numeric(ae["grade"])
+    return int(ae.loc[g == int(grade), id_col].nunique())

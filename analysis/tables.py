@@ -84,13 +84,19 @@ def subgroup_survival(df: pd.DataFrame, variables: list[Variable], time: str, ev
     return pd.DataFrame(rows)
 
 
+#: Variable of Tables 1-2 -> (numeric column of the analysis frame, unit) for ``"numeric"`` Cox terms.
+NUMERIC_OF = {"anlotinib_dose_mg": ("dose_mg", "mg"), "age_group": ("age", "year"),
+              "ecog_group": ("ecog", "ECOG point"), "prior_lines_group": ("prior_lines", "line")}
+
+
 def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Numeric design columns for the Cox model.
 
     ``covariates`` maps a variable to its reference level (a two-level variable becomes a
-    0/1 indicator of the non-reference level) or to ``None`` for the ordinal dose score
-    (8/10/12 mg → 1/2/3, HR per dose level). Returns the design frame and term → description
-    (with the levels' display labels).
+    0/1 indicator of the non-reference level), to ``None`` for the ordinal score of its levels
+    (8/10/12 mg → 1/2/3, HR per level), or to ``"numeric"`` for the measurement behind the
+    variable (:data:`NUMERIC_OF`: the dose in mg, HR per 1 mg; the age in years ...).
+    Returns the design frame and term → description (with the levels' display labels).
     """
     from .cohort import baseline_variables
 
@@ -99,7 +105,14 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.
     out = pd.DataFrame(index=df.index)
     terms = {}
     for var, ref in covariates.items():
-        if ref is None:
+        if ref == "numeric":
+            if var not in NUMERIC_OF:
+                raise ValueError(f"Cox covariate {var!r} has no numeric measurement; "
+                                 f"'numeric' is allowed for {sorted(NUMERIC_OF)}")
+            col, unit = NUMERIC_OF[var]
+            out[var] = df[col].astype(float)
+            terms[var] = f"per 1 {unit}"
+        elif ref is None:
             levels = sorted(df[var].unique(), key=lambda s: int(str(s).lstrip("mg")) if str(s).startswith("mg")
                             else str(s))
             out[var] = df[var].map({lv: i + 1 for i, lv in enumerate(levels)}).astype(float)
@@ -308,3 +321,55 @@ def safety_numbers(summary: pd.DataFrame) -> dict[str, tuple]:
             out[f"{r.term}.{col}_n"] = (int(n_), str(int(n_)))
             out[f"{r.term}.{col}_pct"] = (pct_, fmt.percent(pct_))
     return out
+
+
+#: How the case report of :func:`deepest_response` words a patient's sex and reason for prior ICI failure.
+_SEX_NOUN = {"female": "woman", "male": "man"}
+_FAILURE_PHRASE = {"intolerance": "whose previous ICI had been stopped for intolerance",
+                   "progression": "whose disease had progressed on the previous ICI"}
+_BOR_NAMES = {"CR": "complete response", "PR": "partial response", "SD": "stable disease",
+              "PD": "progressive disease", "NE": "not evaluable"}
+
+
+def deepest_response(cohort: Cohort) -> dict[str, tuple]:
+    """The patient with the deepest tumour shrinkage, as the paper's case report describes one.
+
+    The patient is the one with the most negative ``best_pct_change`` of the analysis frame
+    (ties: the first subject). Returns ``{key: (value, text)}`` with ``age`` (years), ``sex``,
+    ``prior_ici_failure`` and ``ici_agent`` (level keys, with words for running text),
+    ``best_response``, ``shrinkage_pct`` (the reduction of the sum of target-lesion diameters, in
+    percent, positive) and ``treatment_duration``: months (days / ``cohort.options.days_per_month``)
+    from the start of treatment to the first assessment recording that deepest sum. No patient
+    identifier and no date is returned. Without any measured change every value is ``None`` ("–").
+    """
+    a = cohort.analysis
+    keys = ("age", "sex", "prior_ici_failure", "ici_agent", "best_response", "shrinkage_pct",
+            "treatment_duration")
+    change = a["best_pct_change"].astype(float)
+    if change.notna().sum() == 0:
+        return {k: (None, fmt.MISSING) for k in keys}
+    pos = int(np.nanargmin(change.to_numpy()))  # first position of the minimum: ties go to the first subject
+    row = a.iloc[pos]
+    pat = cohort.patients.iloc[pos]
+    pid, start = pat["patient_id"], pat["treatment_start_date"]
+    asm = cohort.assessments
+    mine = asm[(asm["patient_id"] == pid) & asm["sum_diameters_mm"].notna()]
+    nadir = mine["sum_diameters_mm"].min()
+    first_at_nadir = mine.loc[mine["sum_diameters_mm"] == nadir, "assessment_date"].min()
+    months = (first_at_nadir - start).days / cohort.options.days_per_month
+
+    labels = {v.name: dict(v.levels) for v in cohort.variables()}
+    lab = lambda var, key: labels.get(var, {}).get(key, str(key))  # noqa: E731
+    age = float(row["age"])
+    shrink = -float(row["best_pct_change"])
+    sex, failure, agent, bor = row["sex"], row["prior_ici_failure"], row["ici_agent"], row["best_response"]
+    return {
+        "age": (int(age) if age.is_integer() else age, fmt.num(age, 0)),
+        "sex": (sex, _SEX_NOUN.get(sex, lab("sex", sex).lower())),
+        "prior_ici_failure": (failure, _FAILURE_PHRASE.get(
+            failure, f"whose previous ICI had failed ({lab('prior_ici_failure', failure).lower()})")),
+        "ici_agent": (agent, lab("ici_agent", agent).lower()),
+        "best_response": (bor, _BOR_NAMES.get(bor, str(bor))),
+        "shrinkage_pct": (shrink, fmt.percent(shrink)),
+        "treatment_duration": (months, fmt.months(months)),
+    }

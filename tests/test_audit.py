@@ -126,3 +126,166 @@ def test_inconsistent_keys_set(audit):
     assert "response.orr.pct" not in keys
     assert "subgroups.prior_ici_class.p" in keys  # "(P < 0.20)" vs Table 2's 0.736
     assert "subgroups.platinum_response.p" not in keys
+
+
+# --- Cox information bound (CI width vs number of deaths) ------------------------------------
+from analysis.audit import (  # noqa: E402
+    check_cox_information, check_median_time_unit, cox_se_min, half_days_in, infer_days_per_month,
+    max_covariate_variance, median_window, se_max_from_ci, se_max_from_hr_p,
+)
+from analysis.targets import format_published  # noqa: E402
+
+COX_CHECK = "Cox CI width vs events"
+
+
+def _cox_frame(var, hr, lower, upper, p, deaths=44):
+    rows = [{"key": "survival.os.events", "value": float(deaths), "decimals": 0, "unit": "count"}]
+    for name, v, d in (("hr", hr, 2), ("lower", lower, 2), ("upper", upper, 2), ("p", p, 3)):
+        rows.append({"key": f"subgroups.cox.{var}.{name}", "value": v, "decimals": d,
+                     "unit": "p" if name == "p" else "ratio"})
+    return _frame(rows)
+
+
+def _cox_rows(frame, **kw):
+    return {r["key"].rsplit(".", 1)[1]: r for r in check_cox_information(frame, **kw)}
+
+
+def test_cox_bound_hand_checked():
+    assert max_covariate_variance(0, 1) == 0.25 and max_covariate_variance(8, 12) == 4.0
+    assert cox_se_min(44, 0.25) == pytest.approx(2 / 44 ** 0.5)
+    assert cox_se_min(44, 4.0) == pytest.approx(0.07538, abs=1e-5)
+    # ln(0.905/0.365) / 3.92 = 0.2316: the rounding widens the interval outwards
+    assert se_max_from_ci(0.37, 0.90) == pytest.approx(0.2316, abs=1e-4)
+    assert se_max_from_ci(0.00, 0.90) == float("inf")
+    # |ln 0.595| / Φ^-1(1 - 0.0315/2) = 0.5192 / 2.150
+    assert se_max_from_hr_p(0.60, 0.031) == pytest.approx(0.2414, abs=1e-3)
+    assert se_max_from_hr_p(0.60, 0.9995) == float("inf")  # p may be 1: z = 0
+
+
+def test_binary_covariate_wide_ci_passes_narrow_fails():
+    se_min = 2 / 44 ** 0.5  # 0.3015
+    # a CI built with se = 0.31 > se_min passes
+    wide = _cox_rows(_cox_frame("x", 1.00, 0.54, 1.84, 0.999))
+    assert wide["lower"]["consistent"] and wide["upper"]["consistent"]
+    # se = 0.29 < se_min: even with rounding (0.5615-1.7705) the CI allows at most 0.293
+    narrow = _cox_rows(_cox_frame("x", 1.00, 0.57, 1.76, 0.999))
+    assert se_max_from_ci(0.57, 1.76) < se_min
+    assert not narrow["lower"]["consistent"] and not narrow["upper"]["consistent"]
+    assert narrow["lower"]["expected"] == "se ≥ 0.302" and "2/√44 = 0.302" in narrow["lower"]["note"]
+    assert "0.57–1.76 implies at most 0.29" in narrow["lower"]["note"]
+    # the HR is never flagged by this check
+    assert "hr" not in narrow
+
+
+def test_cox_p_row_uses_rounding_of_hr_and_p():
+    # HR 0.55, p 0.044: at the printed values se = 0.598/2.014 = 0.297 < 0.3015, but HR 0.545 and
+    # p 0.0445 give 0.607/2.0095 = 0.302: consistent within rounding
+    assert _cox_rows(_cox_frame("x", 0.55, 0.30, 1.00, 0.044))["p"]["consistent"]
+    # p 0.043: at most 0.607/2.0185 = 0.3007 < 0.3015
+    assert not _cox_rows(_cox_frame("x", 0.55, 0.30, 1.00, 0.043))["p"]["consistent"]
+    assert _cox_rows(_cox_frame("x", 0.60, 0.30, 1.20, 0.150))["p"]["consistent"]
+
+
+def test_cox_bound_depends_on_deaths_and_coding():
+    f = _cox_frame("anlotinib_dose_mg", 1.13, 0.87, 1.45, 0.515)
+    mg = _cox_rows(f)  # default: coded in mg (8-12), se_min = 0.0754
+    assert mg["lower"]["consistent"] and mg["p"]["consistent"] and mg["lower"]["expected"] == "se ≥ 0.075"
+    as_binary = _cox_rows(f, coding={"anlotinib_dose_mg": (0, 1)})  # se_min = 0.302 > 0.133
+    assert not as_binary["lower"]["consistent"] and not as_binary["p"]["consistent"]
+    assert as_binary["lower"]["expected"] == "se ≥ 0.302"
+    # the ECOG CI fails with 44 deaths; with 10 deaths se_min = 0.632 and it fails still,
+    # with 400 deaths se_min = 0.1 and it passes
+    assert not _cox_rows(_cox_frame("ecog_group", 0.60, 0.37, 0.90, 0.031, deaths=10))["lower"]["consistent"]
+    many = _cox_rows(_cox_frame("ecog_group", 0.60, 0.37, 0.90, 0.031, deaths=400))
+    assert many["lower"]["consistent"] and many["p"]["consistent"]
+    # without the number of deaths there is nothing to check
+    assert check_cox_information(f[f.key != "survival.os.events"]) == []
+
+
+def test_cox_information_on_the_paper(audit):
+    rows = audit[audit.check == COX_CHECK]
+    bad = set(rows[~rows.consistent].key)
+    binary = ("ecog_group", "platinum_response", "prior_ici_class", "prior_ici_failure")
+    assert bad == {f"subgroups.cox.{v}.{s}" for v in binary for s in ("lower", "upper", "p")}
+    assert rows[rows.key.str.startswith("subgroups.cox.anlotinib_dose_mg.")].consistent.all()
+    assert len(rows) == 15 and not rows.key.str.endswith(".hr").any()
+    ecog = rows[rows.key == "subgroups.cox.ecog_group.lower"].iloc[0]
+    assert "0.37–0.90 implies at most 0.232" in ecog.note and "2/√44 = 0.302" in ecog.note
+
+
+# --- time unit of the medians ---------------------------------------------------------------
+def _triple(prefix, median, lower, upper):
+    return [{"key": f"{prefix}.median", "value": median, "decimals": 1, "unit": "months"},
+            {"key": f"{prefix}.lower", "value": lower, "decimals": 2, "unit": "months"},
+            {"key": f"{prefix}.upper", "value": upper, "decimals": 2, "unit": "months"}]
+
+
+def _grid_triples(days_per_month, n=24, seed=1):
+    """SPSS-style triples whose medians are whole or half days under ``days_per_month``."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        m = rng.randrange(120, 900) / 2 / days_per_month  # months
+        w = rng.uniform(1.0, 4.0)
+        pr = lambda x, d: float(format_published(x, d))  # noqa: E731
+        rows += _triple(f"subgroups.v{i}.a", pr(m, 1), pr(m - w, 2), pr(m + w, 2))
+    return _frame(rows)
+
+
+def test_half_days_and_windows_hand_checked():
+    assert half_days_in(13.195, 13.205, 30.0) == [396.0]
+    assert half_days_in(13.195, 13.205, 365.25 / 12) == []  # 401.63-401.93 days
+    assert half_days_in(6.81, 6.82, 30.0) == [204.5]
+    assert half_days_in(2.0, 1.0, 30.0) == []
+    lo, hi, trunc = median_window(13.2, 7.09, 19.31)
+    assert (lo, hi, trunc) == (pytest.approx(13.195), pytest.approx(13.205), False)
+    # truncated: 7.8 (0.00-17.91) is bounded by the median's rounding and (17.915 + 0.005)/2
+    assert median_window(7.8, 0.00, 17.91) == (pytest.approx(7.75), pytest.approx(7.85), True)
+    lo, hi, _ = median_window(9.5, 0.00, 17.91)  # 2 x 9.45 - 17.915 > 0.005: cannot print 0.00
+    assert lo > hi
+
+
+@pytest.mark.parametrize("dpm", [30.0, 365.25 / 12])
+def test_time_unit_recovered_from_grid(dpm):
+    f = _grid_triples(dpm)
+    best, counts, n = infer_days_per_month(f)
+    assert best == dpm and counts[dpm] == n == 24
+    assert min(counts[c] for c in counts if c != dpm) < n
+    rows = check_median_time_unit(f)
+    assert len(rows) == 24 and all(r["consistent"] for r in rows)
+
+
+def test_time_unit_flags_off_grid_median_and_handles_truncation():
+    rows = (_triple("survival.os", 13.2, 7.09, 19.31)  # centre 13.20 = 396 days
+            + _triple("survival.pfs", 5.6, 3.87, 7.33)  # 168 days
+            + _triple("survival.dor", 6.8, 0.80, 12.83)  # centre 6.815 = 204.45 -> 204.5 days
+            + _triple("subgroups.s.a", 12.2, 6.83, 17.57)  # 366 days
+            + _triple("subgroups.s.b", 13.2, 7.11, 19.31)  # centre 13.21 = 396.3 days: off the grid
+            + _triple("survival.pfs_by_dose.mg12", 7.8, 0.00, 17.91)  # truncated: fits
+            + _triple("subgroups.t.a", 9.5, 0.00, 17.91))  # truncated but 2·9.5 - 17.91 > 0: no fit
+    out = {r["key"]: r for r in check_median_time_unit(_frame(rows))}
+    assert {k for k, r in out.items() if not r["consistent"]} == {"subgroups.s.b.median", "subgroups.t.a.median"}
+    assert out["survival.os.median"]["expected"] == "396 days"
+    assert out["survival.dor.median"]["expected"] == "204.5 days"
+    assert "401.8 days" in out["survival.os.median"]["note"]  # the 30.4375-day alternative
+    assert "truncated" in out["survival.pfs_by_dose.mg12.median"]["note"]
+    assert all(r["check"] == "median CI time unit" for r in out.values())
+
+
+def test_time_unit_ties_go_to_first_candidate():
+    f = _frame(_triple("survival.pfs_by_dose.mg12", 7.8, 0.00, 17.91))  # fits any unit
+    assert infer_days_per_month(f, (365.25 / 12, 30.0))[0] == 365.25 / 12
+    assert infer_days_per_month(f, (30.0, 365.25 / 12))[0] == 30.0
+
+
+def test_time_unit_of_the_paper(audit):
+    best, counts, n = infer_days_per_month(load_targets())
+    assert best == 30.0 and n == 35 and counts[30.0] == 35
+    # 13 untruncated triples plus the truncated PFS 12 mg one, which fits any unit
+    assert counts[365.25 / 12] == 14
+    rows = audit[audit.check == "median CI time unit"]
+    assert len(rows) == 35 and rows.consistent.all()
+    os_row = rows[rows.key == "survival.os.median"].iloc[0]
+    assert os_row.expected == "396 days" and "401.8 days" in os_row.note

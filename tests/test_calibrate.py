@@ -124,3 +124,84 @@ def test_fast_cox_matches_the_project_cox():
     beta, se = calibrate._cox_breslow(t, e, X)
     assert np.allclose(beta, ref["coef"].to_numpy(), atol=1e-7)
     assert np.allclose(se, ref["se"].to_numpy(), atol=1e-7)
+
+
+def _subsets(rng, n):
+    codes = {"a": rng.integers(0, 2, n), "b": rng.integers(0, 3, n), "c": rng.integers(0, 4, n)}
+    rows, var_rows = [np.ones(n)], {}
+    for v, cd in codes.items():
+        var_rows[v] = []
+        for j in range(cd.max() + 1):
+            var_rows[v].append(len(rows))
+            rows.append((cd == j).astype(float))
+    return codes, np.array(rows), {v: np.array(r) for v, r in var_rows.items()}
+
+
+def test_batched_km_matches_the_single_set_statistics():
+    """batch_km (K candidate data sets x L subsets at once) = _median_spss / _rate / _logrank_p on each."""
+    rng = np.random.default_rng(2)
+    n, K, dpm = 68, 4, 30.0
+    for trial in range(30):
+        e = (rng.uniform(size=n) < 0.65).astype(float)
+        T = np.array([rng.permutation(np.arange(30, 950))[:n] for _ in range(K)], dtype=float)
+        if trial % 2:  # a censored patient on the day of a death
+            T[:, np.flatnonzero(e == 0)[:3]] = T[:, np.flatnonzero(e == 1)[:3]]
+        codes, M, var_rows = _subsets(rng, n)
+        r = calibrate.batch_km(T, e, M, var_rows, [12, 24], dpm)
+        for k in range(K):
+            tm = T[k] / dpm
+            for row in range(M.shape[0]):
+                sel = M[row] > 0
+                ref = calibrate._median_spss(tm[sel], e[sel])
+                got = (r["median"][k, row] / dpm, r["lower"][k, row] / dpm, r["upper"][k, row] / dpm)
+                for a, b in zip(got, ref):
+                    assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, abs=1e-9)
+            for j, lm in enumerate([12, 24]):
+                ref = calibrate._rate(tm, e, float(lm))
+                assert r["rates"][k, 3 * j:3 * j + 3] == pytest.approx(np.array(ref), abs=1e-9, nan_ok=True)
+            for vi, (v, cd) in enumerate(codes.items()):
+                assert r["p"][k, vi] == pytest.approx(compare.logrank(tm, e, cd).p, rel=1e-8)
+
+
+def test_batched_cox_matches_the_project_cox():
+    rng = np.random.default_rng(3)
+    n, K = 68, 3
+    e = (rng.uniform(size=n) < 0.65).astype(float)
+    T = np.array([rng.permutation(np.arange(30, 950))[:n] for _ in range(K)], dtype=float)
+    X = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 2, n), 8 + 2 * rng.integers(0, 3, n)]).astype(float)
+    from analysis.control import CoxControl
+
+    beta, se = calibrate.batch_cox(T, e, X, np.zeros(3), iters=8)
+    for k in range(K):
+        df = pd.DataFrame(X, columns=["a", "b", "c"]).assign(t=T[k], e=e)
+        ref = compare.cox(df, "t", "e", ["a", "b", "c"], CoxControl(ties="breslow")).summary
+        assert np.allclose(beta[k], ref["coef"].to_numpy(), atol=1e-7)
+        assert np.allclose(se[k], ref["se"].to_numpy(), atol=1e-7)
+
+
+def test_median_days_are_the_centres_of_the_published_intervals():
+    from analysis.targets import load_targets
+
+    days = calibrate.median_days(load_targets(), 30.0)
+    assert days["survival.os"] == 396 and days["subgroups.sex.male"] == 366
+    assert days["survival.pfs_by_dose.mg12"] == 234  # truncated at 0: the median itself
+    assert days["survival.dor"] == 204.5  # between two events
+
+
+def test_pinned_patients_carry_the_shared_medians():
+    from analysis.targets import load_targets
+
+    targets = load_targets()
+    s = calibrate.state_from_tables(synthetic.generate_cohort(calibrate.DEFAULT_SEED), 30.0)
+    before = {c: sorted(v.tolist()) for c, v in s.cov.items()}
+    p = calibrate.pin_medians(s, targets, 30.0, 61)
+    assert {c: sorted(v.tolist()) for c, v in p.cov.items()} == before  # marginal counts kept
+    days = calibrate.median_days(targets, 30.0)
+    g = calibrate._groups(p.cov, 61)
+    for prefix, day in days.items():
+        parts = prefix.split(".")
+        if parts[0] != "subgroups" or day != int(day):
+            continue
+        holders = [i for i in p.pin_os if p.os_d[i] == day]
+        assert len(holders) == 1, prefix
+        assert calibrate.SUB_LEVELS[parts[1]][g[parts[1]][holders[0]]] == parts[2], prefix

@@ -36,3 +36,20 @@ def test_ae_summary_validation():
         ae_summary(AE.assign(grade=7), n_patients=10)
     with pytest.raises(KeyError):
         ae_summary(AE.drop(columns="grade"), n_patients=10)
+
+
+def test_patients_with_grade_counts_patients_not_events():
+    from analysis.safety import patients_with_grade
+
+    assert patients_with_grade(AE, 5) == 0  # no grade 5 at all
+    assert patients_with_grade(AE, 3) == 1
+    ae = pd.DataFrame({"subject": [1, 1, 2, 3, 3, 4], "ae_term": ["sepsis", "pneumonitis", "rash", "sepsis",
+                                                                  "sepsis", "rash"],
+                       "grade": [5, 5, 2, 5, 5, 4]})
+    assert patients_with_grade(ae, 5, id_col="subject") == 2  # 4 grade-5 rows in 2 patients
+    assert patients_with_grade(ae, 4, id_col="subject") == 1
+    assert patients_with_grade(ae.iloc[:0], 5, id_col="subject") == 0
+    with pytest.raises(ValueError):
+        patients_with_grade(ae, 6, id_col="subject")
+    with pytest.raises(KeyError):
+        patients_with_grade(ae, 5)  # no patient_id column

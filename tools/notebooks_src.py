@@ -11,6 +11,7 @@ out = "."                 # output root: results go to <out>/results/<section>/
 age_cut = 61              # age split of Tables 1 and 2 (the paper used its median age)
 pfs_censor = "last_contact"  # or "last_assessment"
 sd_min_days = 0           # minimum days from start for SD to count as best response
+days_per_month = 30.4375  # months = days / days_per_month (params/common.yaml sets 30, as the paper)
 '''
 
 LOAD = '''
@@ -18,11 +19,13 @@ from analysis import cohort as cohort_mod, fmt, plots, tables
 from analysis.paths import resolve
 from analysis.results import Results
 
-opts = cohort_mod.DeriveOptions(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days)
+opts = cohort_mod.DeriveOptions(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
+                                days_per_month=days_per_month)
 cohort = cohort_mod.load_cohort(resolve(data), opts)
 a = cohort.analysis
 res = Results(SECTION, resolve(out), forbidden=cohort.identifiers(), inputs=cohort.sha256,
-              params=dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days, **SECTION_PARAMS))
+              params=dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
+                          days_per_month=days_per_month, **SECTION_PARAMS))
 print(f"{cohort.n} patients analysed")
 '''
 
@@ -42,6 +45,7 @@ res.markdown("data-methods", statement["methods"])
 res.markdown("data-discussion", statement["discussion"])
 res.number("cohort.data_statement_short", None, statement["short"])
 res.number("cohort.git_commit", git_commit(), git_commit()[:12])
+res.number("cohort.days_per_month", days_per_month, f"{days_per_month:g}")
 print(statement["short"])
 '''),
         ("md", "## Table 1"),
@@ -103,6 +107,12 @@ res.figure("fig-waterfall", fig, "Waterfall plot of the best percentage change f
            "Bar chart, one bar per evaluable patient sorted from the largest increase to the largest "
            "decrease, coloured by best overall response.")
 '''),
+        ("md", "## The deepest response (the paper's case report)"),
+        ("code", '''
+case = tables.deepest_response(cohort)
+res.numbers("response.case_report", case)
+{k: text for k, (value, text) in case.items()}
+'''),
         ("code", "res.write()"),
     ],
     "03-survival": [
@@ -151,6 +161,7 @@ res.numbers("survival.followup", tables.followup_numbers(fu))
 other = "reverse_km" if followup_method == "observed" else "observed"
 fu_other = km.median_followup(a["os_months"], a["os_event"], method=other, ctrl=ctrl)
 res.numbers("survival.followup_other", tables.followup_numbers(fu_other))
+res.number("survival.data_cutoff", *tables.study_numbers(cohort)["cutoff"])
 fu, fu_other
 '''),
         ("code", '''
@@ -190,9 +201,9 @@ res.figure("fig-os-km", fig, f"Overall survival of the {cohort.n} patients.",
 conf_level = 0.95
 median_ci = "spss"
 ties = "breslow"            # Stata stcox / SPSS default; or "efron"
-# Cox covariates and their reference level (None = ordinal score per dose level)
+# Cox covariates: reference level, "numeric" (dose in mg, HR per mg) or None (ordinal score of the levels)
 cox_covariates = {"ecog_group": "ecog_2", "platinum_response": "resistant", "prior_ici_class": "pdl1",
-                  "prior_ici_failure": "intolerance", "anlotinib_dose_mg": None}
+                  "prior_ici_failure": "intolerance", "anlotinib_dose_mg": "numeric"}
 p_adjust = "none"           # the paper applied none; "fdr_bh" for Benjamini–Hochberg
 ''', ["parameters"]),
         ("code", '''
@@ -244,11 +255,15 @@ from analysis import safety
 from analysis.schema import columns
 
 labels = columns("adverse_events")["ae_term"].labels
-ae_sum = safety.ae_summary(cohort.treatment_related_aes(), cohort.n, id_col="subject")
+trae = cohort.treatment_related_aes()
+ae_sum = safety.ae_summary(trae, cohort.n, id_col="subject")
 t3 = tables.table3(ae_sum, labels, cohort.n)
 res.table("tbl-safety", t3, f"Treatment-related adverse events (CTCAE v5.0) in the {cohort.n} patients; "
           "each patient counted once per event at the worst grade.", data=ae_sum)
 res.numbers("safety", tables.safety_numbers(ae_sum))
+grade5 = safety.patients_with_grade(trae, 5, id_col="subject")
+res.number("safety.grade5.any_n", grade5, str(grade5))
+res.number("safety.grade5.any_pct", 100 * grade5 / cohort.n, fmt.percent(100 * grade5 / cohort.n))
 t3
 '''),
         ("code", "res.write()"),
@@ -282,6 +297,7 @@ res.table("tbl-scorecard", card_disp, "Every published number, its reproduction 
 incons = paper_audit[~paper_audit["consistent"]]
 res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
+res.markdown("audit-findings", audit.findings_text(published))
 res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
              "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
              "in the appendix (@tbl-scorecard, @tbl-paper-audit).")
