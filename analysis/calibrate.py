@@ -239,16 +239,6 @@ def _logrank_p(t, e, codes, k):
     return _chi2_sf(stat, df)
 
 
-def _endpoint_numbers(prefix: str, t, e, landmarks) -> dict[str, float]:
-    """Median with SPSS CI and landmark rates of one endpoint, under the notebooks' result keys."""
-    m = _median_spss(t, e)
-    out = {f"{prefix}.median": m[0], f"{prefix}.lower": m[1], f"{prefix}.upper": m[2]}
-    for lm in landmarks:
-        for k, v in zip(("estimate", "lower", "upper"), _rate(t, e, float(lm))):
-            out[f"{prefix}.rate_{lm:g}.{k}"] = v
-    return out
-
-
 def _cox_breslow(t, e, X, beta0=None, iters=30):
     """Breslow Cox fit by Newton-Raphson: (beta, se) (analysis.compare.cox, ties="breslow")."""
     order = np.argsort(-t, kind="stable")
@@ -953,16 +943,6 @@ class Objective:
 
 
 # ----------------------------------------------------------------------------- annealing
-def _distinct_event_days(s: State) -> bool:
-    """No two deaths on one day, no two PFS events, no two DoR events (the batched statistics need it)."""
-    def distinct(x):
-        return np.unique(x).size == x.size
-
-    pe = s.prog | s.dead
-    pr = (s.resp == "PR") & pe
-    return distinct(s.os_d[s.dead]) and distinct(s.pfs_d[pe]) and distinct(s.pfs_d[pr] - s.fr_d[pr])
-
-
 def untie(s: State) -> State:
     """Move event days to the nearest free feasible day so that no two events share a day (best effort).
 
