@@ -853,6 +853,94 @@ def audit_paper(targets: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decimals: int = 1,
+                      max_censored: int = 4) -> list[str]:
+    """Event/censoring sequences before a landmark that print a published Kaplan–Meier rate and interval.
+
+    Before the landmark, ``n`` patients give a sequence of events (``E``) and censorings (``c``); the
+    Kaplan–Meier estimate and its log(−log) interval (percent, as :func:`analysis.km.survival_at`) depend only on that
+    sequence. Returns every sequence (ending with an event; censorings after the last event change
+    nothing) with at most ``max_censored`` censorings whose estimate, lower and upper bound round
+    (``decimals``) to the published ones, fewest events first. The calibration never changes event
+    flags, so this says what a cohort's statuses must allow (:func:`landmark_feasibility`). The
+    paper's 12-month duration of response (40.4 %, 20.3–59.8, 22 responders) needs 13 events with
+    one censoring before the 13th.
+    The search is exhaustive (exponential in ``n``): meant for small groups such as the responders.
+
+    >>> landmark_patterns(22, 40.4, 20.3, 59.8)[0]
+    'EEEEEEEEEEEEcE'
+    """
+    target = tuple(round(x, decimals) for x in (estimate, lower, upper))
+    floor = (estimate - 0.5 * 10.0 ** -decimals) / 100.0
+    out: list[str] = []
+
+    def printed(S, V):
+        if not (0.0 < S < 1.0):
+            return None
+        se2 = Z975 * math.sqrt(V) / math.log(S)
+        ll = math.log(-math.log(S))
+        vals = (100 * S, 100 * math.exp(-math.exp(ll - se2)), 100 * math.exp(-math.exp(ll + se2)))
+        return tuple(round(x, decimals) for x in vals)
+
+    def walk(at_risk, S, V, censored, seq):
+        if seq.endswith("E") and printed(S, V) == target:
+            out.append(seq)
+        if at_risk < 2:
+            return
+        after = S * (1 - 1 / at_risk)
+        if after >= floor - 1e-12:  # S only falls: stop once it is below the published estimate
+            walk(at_risk - 1, after, V + 1 / (at_risk * (at_risk - 1)), censored, seq + "E")
+        if censored < max_censored:
+            walk(at_risk - 1, S, V, censored + 1, seq + "c")
+
+    walk(n, 1.0, 0.0, 0, "")
+    return sorted(out, key=lambda q: (q.count("E"), len(q), q))
+
+
+def landmark_feasibility(targets: pd.DataFrame, reproduced: dict, max_n: int = 30,
+                         max_censored: int = 10) -> pd.DataFrame:
+    """Published landmark rates that a cohort's event count cannot print, whatever its times.
+
+    For each published ``survival.<endpoint>.rate_<m>`` with its interval, where the cohort's
+    ``survival.<endpoint>.n`` is at most ``max_n`` (the search of :func:`landmark_patterns` is
+    exhaustive): the fewest events the published numbers need before the landmark, against the
+    cohort's events on the whole endpoint (sequences with up to ``max_censored`` censorings before the
+    landmark). Columns: key, n, max_censored, events_needed, events, reachable.
+    """
+    v = {r.key: r.value for r in targets.itertuples(index=False) if isinstance(r.value, (int, float))}
+    rows = []
+    for key, est in v.items():
+        parts = key.split(".")
+        if len(parts) != 4 or parts[0] != "survival" or not parts[2].startswith("rate_") or parts[3] != "estimate":
+            continue
+        base = ".".join(parts[:3])
+        lo, up = v.get(base + ".lower"), v.get(base + ".upper")
+        n, events = reproduced.get(f"survival.{parts[1]}.n"), reproduced.get(f"survival.{parts[1]}.events")
+        if lo is None or up is None or not isinstance(n, (int, float)) or not isinstance(events, (int, float)):
+            continue
+        if not (0 < n <= max_n) or math.isnan(n):
+            continue
+        pats = landmark_patterns(int(n), est, lo, up, max_censored=max_censored)
+        need = pats[0].count("E") if pats else math.nan
+        rows.append((base, int(n), max_censored, need, int(events), bool(pats) and events >= need))
+    return pd.DataFrame(rows, columns=["key", "n", "max_censored", "events_needed", "events", "reachable"])
+
+
+def landmark_feasibility_text(feas: pd.DataFrame) -> str:
+    """One sentence per unreachable landmark rate, for the scorecard section ("" if none)."""
+    out = []
+    for r in feas[~feas["reachable"]].itertuples(index=False):
+        what = {"dor": "DoR", "pfs": "PFS", "os": "OS"}.get(r.key.split(".")[1], r.key.split(".")[1])
+        month = r.key.split("rate_")[1]
+        need = (f"is printed by no Kaplan–Meier curve of {r.n} patients with at most {r.max_censored} "
+                f"censorings before {month} months" if math.isnan(r.events_needed) else
+                f"needs at least {int(r.events_needed)} events before {month} months among {r.n} patients")
+        out.append(f"The published {month}-month {what} rate with its interval {need}; "
+                   f"this cohort has {r.events} events in all, so it cannot print that rate and interval "
+                   f"whatever its times.")
+    return " ".join(out)
+
+
 def inconsistent_keys(audit: pd.DataFrame) -> set[str]:
     """Keys (or group key prefixes) of the numbers the paper contradicts itself on."""
     return set(audit.loc[~audit["consistent"], "key"])

@@ -60,6 +60,10 @@ Method
    the mean best % change are unchanged) with RECIST 1.1 labels re-derived from
    the sizes, the first PR on ``fr_d`` and a PD assessment on the progression
    date, and adverse-event onsets kept within each patient's follow-up.
+   **Limits.** Event flags are never changed, so a published number that needs other statuses is out of
+   reach: the paper's 12- and 20-month DoR rates with their intervals need at least 13 and 12 DoR events
+   (:func:`analysis.audit.landmark_patterns`), the generator's 22 responders have 11; the scorecard
+   section says so (:func:`analysis.audit.landmark_feasibility`).
 6. **Check.** The result is validated with :func:`analysis.validate.validate_cohort`
    (no errors allowed) and scored with the project's own statistics and
    :func:`analysis.scorecard.scorecard` (:func:`analysed_numbers`).

@@ -8,6 +8,7 @@ from analysis.audit import (
     AUDIT_COLUMNS, audit_paper, clopper_pearson, hr_at_midpoint, inconsistent_keys, is_flagged,
     loglog_consistent, median_ci_symmetric, p_consistent_with_ci, same_when_printed, wald_p,
 )
+from analysis import audit as paper_audit_mod
 from analysis.targets import COLUMNS, load_targets
 
 
@@ -289,3 +290,38 @@ def test_time_unit_of_the_paper(audit):
     assert len(rows) == 35 and rows.consistent.all()
     os_row = rows[rows.key == "survival.os.median"].iloc[0]
     assert os_row.expected == "396 days" and "401.8 days" in os_row.note
+
+
+def test_landmark_patterns_are_the_sequences_the_rate_function_prints():
+    """Each returned event/censoring sequence, laid out as times before the landmark, prints the
+    published rate and interval with the project's rate function; a perturbed sequence does not."""
+    from analysis import km
+
+    for n, est, lo, up in ((22, 40.4, 20.3, 59.8), (10, 60.0, 25.3, 82.7)):
+        pats = paper_audit_mod.landmark_patterns(n, est, lo, up)
+        assert pats, (n, est)
+        for seq in pats:
+            t = list(range(1, len(seq) + 1)) + [100] * (n - len(seq))  # the rest beyond the landmark
+            e = [x == "E" for x in seq] + [False] * (n - len(seq))
+            r = km.survival_at(km.kaplan_meier(t, e), 50)
+            assert (round(r.estimate * 100, 1), round(r.lower * 100, 1), round(r.upper * 100, 1)) == (est, lo, up)
+    # the paper's 12-month duration of response needs 13 events in its 22 responders
+    assert paper_audit_mod.landmark_patterns(22, 40.4, 20.3, 59.8) == ["EEEEEEEEEEEEcE"]
+    # ... and its one censoring before the 13th event is necessary
+    assert paper_audit_mod.landmark_patterns(22, 40.4, 20.3, 59.8, max_censored=0) == []
+
+
+
+def test_landmark_feasibility_flags_a_rate_the_event_count_cannot_print():
+    from analysis.targets import load_targets
+
+    targets = load_targets()
+    few = paper_audit_mod.landmark_feasibility(targets, {"survival.dor.n": 22, "survival.dor.events": 11})
+    row = few.set_index("key").loc["survival.dor.rate_12"]
+    assert row["events_needed"] == 13 and not row["reachable"]
+    text = paper_audit_mod.landmark_feasibility_text(few)
+    assert "12-month DoR rate" in text and "at least 13 events before 12 months among 22" in text and "has 11 events" in text
+    enough = paper_audit_mod.landmark_feasibility(targets, {"survival.dor.n": 22, "survival.dor.events": 16})
+    assert enough.set_index("key").loc["survival.dor.rate_12", "reachable"]
+    # large groups (PFS, OS: 68 patients) are not searched
+    assert not paper_audit_mod.landmark_feasibility(targets, {"survival.pfs.n": 68, "survival.pfs.events": 49}).size

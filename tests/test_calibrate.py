@@ -205,3 +205,16 @@ def test_pinned_patients_carry_the_shared_medians():
         holders = [i for i in p.pin_os if p.os_d[i] == day]
         assert len(holders) == 1, prefix
         assert calibrate.SUB_LEVELS[parts[1]][g[parts[1]][holders[0]]] == parts[2], prefix
+
+
+def test_committed_responders_have_fewer_dor_events_than_the_paper_needs(committed):
+    """Documents why the 12-month DoR numbers are off on the scorecard: the calibration keeps the
+    generator's event flags, and its responders have fewer events than the published rate needs."""
+    from analysis.cohort import derive
+
+    d = derive(committed["patients"], committed["assessments"])
+    events = int(d.loc[d["responder"], "dor_event"].sum())
+    from analysis import audit
+
+    need = audit.landmark_patterns(22, 40.4, 20.3, 59.8)[0].count("E")
+    assert need == 13 and events < need

@@ -298,9 +298,11 @@ incons = paper_audit[~paper_audit["consistent"]]
 res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
+feasible = audit.landmark_feasibility(published, reproduced)
 res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
              "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
-             "in the appendix (@tbl-scorecard, @tbl-paper-audit).")
+             "in the appendix (@tbl-scorecard, @tbl-paper-audit). "
+             + audit.landmark_feasibility_text(feasible))
 card_disp
 '''),
         ("code", "res.write()"),
