@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import km
 from analysis.targets import format_published, parse_bound
 
 Z975 = 1.959963984540054
@@ -875,12 +876,10 @@ def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decim
     out: list[str] = []
 
     def printed(S, V):
-        if not (0.0 < S < 1.0):
+        if not (0.0 < S < 1.0) or round(100 * S, decimals) != target[0]:
             return None
-        se2 = Z975 * math.sqrt(V) / math.log(S)
-        ll = math.log(-math.log(S))
-        vals = (100 * S, 100 * math.exp(-math.exp(ll - se2)), 100 * math.exp(-math.exp(ll + se2)))
-        return tuple(round(x, decimals) for x in vals)
+        lo_, up_ = km.confidence_band([S], [V], "log-log")
+        return target[0], round(100 * float(lo_[0]), decimals), round(100 * float(up_[0]), decimals)
 
     def walk(at_risk, S, V, censored, seq):
         if seq.endswith("E") and printed(S, V) == target:
