@@ -855,12 +855,12 @@ def audit_paper(targets: pd.DataFrame) -> pd.DataFrame:
 
 
 def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decimals: int = 1,
-                      max_censored: int = 4) -> list[str]:
+                      max_censored: int = 4, conf_type: str = "log-log") -> list[str]:
     """Event/censoring sequences before a landmark that print a published Kaplan–Meier rate and interval.
 
     Before the landmark, ``n`` patients give a sequence of events (``E``) and censorings (``c``); the
-    Kaplan–Meier estimate and its log(−log) interval (percent, as :func:`analysis.km.survival_at`) depend only on that
-    sequence. Returns every sequence (ending with an event; censorings after the last event change
+    Kaplan–Meier estimate and its interval (percent; ``conf_type`` as :func:`analysis.km.confidence_band`,
+    the paper's log(−log) by default) depend only on that sequence. Returns every sequence (ending with an event; censorings after the last event change
     nothing) with at most ``max_censored`` censorings whose estimate, lower and upper bound round
     (``decimals``) to the published ones, fewest events first. The calibration never changes event
     flags, so this says what a cohort's statuses must allow (:func:`landmark_feasibility`). The
@@ -878,7 +878,7 @@ def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decim
     def printed(S, V):
         if not (0.0 < S < 1.0) or round(100 * S, decimals) != target[0]:
             return None
-        lo_, up_ = km.confidence_band([S], [V], "log-log")
+        lo_, up_ = km.confidence_band([S], [V], conf_type)
         return target[0], round(100 * float(lo_[0]), decimals), round(100 * float(up_[0]), decimals)
 
     def walk(at_risk, S, V, censored, seq):
@@ -917,7 +917,7 @@ def landmark_feasibility(targets: pd.DataFrame, reproduced: dict, max_n: int = 3
         n, events = reproduced.get(f"survival.{parts[1]}.n"), reproduced.get(f"survival.{parts[1]}.events")
         if lo is None or up is None or not isinstance(n, (int, float)) or not isinstance(events, (int, float)):
             continue
-        if not (0 < n <= max_n) or math.isnan(n):
+        if not 0 < n <= max_n:
             continue
         pats = landmark_patterns(int(n), est, lo, up, max_censored=max_censored)
         need = pats[0].count("E") if pats else math.nan
