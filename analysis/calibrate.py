@@ -62,7 +62,7 @@ Method
    date, and adverse-event onsets kept within each patient's follow-up.
    **Limits.** Event flags are never changed, so a published number that needs other statuses is out of
    reach: the paper's 12- and 20-month DoR rates with their intervals need at least 13 and 12 DoR events
-   (:func:`analysis.audit.landmark_patterns`), the generator's 22 responders have 11; the scorecard
+   (:func:`analysis.audit.landmark_patterns`), the generator's 22 responders have 10; the scorecard
    section says so (:func:`analysis.audit.landmark_feasibility`).
 6. **Check.** The result is validated with :func:`analysis.validate.validate_cohort`
    (no errors allowed) and scored with the project's own statistics and
@@ -1328,7 +1328,7 @@ def _assessment_rows(rng, pid, start, b, nadir, resp, new_pd, end, prog, pfs_d, 
             n_down = min(k, 1 + int(rng.integers(0, 3)))
             pcts = np.concatenate([np.linspace(pre_pct * 0.6, pre_pct, n_down), np.full(k - n_down, pre_pct)])
         else:
-            pcts = pre_pct + np.linspace(0.0, 3.0, k)
+            pcts = synthetic.sd_growth(pre_pct, b, k)
         for j, (d, pct) in enumerate(zip(days, pcts)):
             sm = nadir if j == int(np.argmin(pcts)) else max(round(b * (1 + pct / 100), 1), nadir)
             rows.append((d, sm, False))

@@ -253,6 +253,9 @@ RULES: tuple[Rule, ...] = (
     Rule("assessment_after_death", "error", "assessments", "assessment_date is not after death_date."),
     Rule("assessment_after_cutoff", "warning", "assessments", "assessment_date is after data_cutoff_date."),
     Rule("assessment_duplicate", "warning", "assessments", "Two assessments of a patient on the same date."),
+    Rule("pd_without_progression", "warning", "assessments", "An assessment of PD has a progression_date on or "
+         "before its date (PFS is derived from progression_date; a PD that was not taken as progression, e.g. "
+         "treatment beyond progression, needs response_override = yes)."),
     Rule("ae_before_start", "error", "adverse_events", "onset_date is not before treatment_start_date."),
     Rule("ae_after_death", "warning", "adverse_events", "onset_date is after death_date."),
     # RECIST 1.1

@@ -205,7 +205,8 @@ def headline(card: pd.DataFrame) -> dict[str, tuple]:
     pct = 100.0 * exact / n if n else float("nan")
     sentence = (f"Of the {n} numbers the paper reports in its Results, tables and abstract, {exact} "
                 f"({pct:.0f}%) are reproduced exactly at their published precision, {within} within tolerance, "
-                f"{incons} contradict other numbers of the paper, {off} are off and {notc} are not computed; "
+                f"{incons} contradict{'s' if incons == 1 else ''} other numbers of the paper, {off} "
+                f"{'is' if off == 1 else 'are'} off and {notc} {'is' if notc == 1 else 'are'} not computed; "
                 f"{count_exact} of {len(counts_exact)} published counts are exact.")
     return {"n": (n, str(n)), "exact": (exact, str(exact)), "exact_pct": (pct, f"{pct:.0f}"),
             "within": (within, str(within)), "inconsistent": (incons, str(incons)), "off": (off, str(off)),

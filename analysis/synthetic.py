@@ -174,16 +174,21 @@ def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
         pfs, os_, ttr = _latent_times(rng, base, resp, pfs_scale, os_scale)
         # alive at last contact: the patients with the longest latent OS (with noise), never row 0
         key = np.log(os_) + 0.5 * rng.normal(size=n)
-        alive = np.zeros(n, bool)
-        alive[np.argsort(-key, kind="stable")[: n - s.deaths]] = True
         n_alive_prog = s.pfs_events - s.deaths
+        # a PD best response is a progression, so at most n_alive_prog PD patients can be alive
+        order = np.argsort(-key, kind="stable")
+        is_pd = resp[order] == "PD"
+        order = order[~is_pd | (np.cumsum(is_pd) <= n_alive_prog)]
+        alive = np.zeros(n, bool)
+        alive[order[: n - s.deaths]] = True
         fu = np.where(alive, 0.0, os_)
         prog_obs = np.zeros(n, bool)
         death_obs = ~alive
         # among the alive, the ones with the shortest latent PFS have an observed progression
         alive_idx = np.flatnonzero(alive)
+        alive_pd = alive_idx[resp[alive_idx] == "PD"]  # progressed at their first assessment
         cand = alive_idx[np.isin(resp[alive_idx], ["SD", "PR"])]
-        prog_alive = cand[np.argsort(pfs[cand], kind="stable")[:n_alive_prog]]
+        prog_alive = np.concatenate((alive_pd, cand[np.argsort(pfs[cand], kind="stable")[:n_alive_prog - alive_pd.size]]))
         prog_obs[prog_alive] = True
         for i in alive_idx:
             lo = pfs[i] + 0.3 if prog_obs[i] else 4.3
@@ -192,7 +197,10 @@ def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
             lo = min(lo, hi)
             fu[i] = rng.uniform(lo, hi) if hi > lo else hi
         # the dead progressed first unless progression would fall after death
-        prog_obs |= death_obs & (pfs < os_ - 0.05) & (rng.uniform(size=n) < 0.92)
+        # (a PD best response always did: its PD assessment is the progression)
+        is_pd = resp == "PD"
+        prog_obs |= death_obs & (((pfs < os_ - 0.05) & (rng.uniform(size=n) < 0.92)) | is_pd)
+        pfs = np.where(death_obs & is_pd, np.minimum(pfs, os_ - 0.05), pfs)
         pfs_obs = np.where(prog_obs, pfs, fu)
         pfs_obs = np.where(death_obs & ~prog_obs, os_, pfs_obs)
         pfs_event = prog_obs | death_obs
@@ -298,7 +306,7 @@ def _assessments(rng, ids, start, base_sum, resp, best, new_pd, o, pfs_days, fu_
             if best[i] < 0:  # shrink to the nadir over the first assessments, then hold
                 pct = np.concatenate([np.linspace(best[i] * 0.6, best[i], n_down), np.full(k - n_down, best[i])])
             else:  # growth below the PD threshold, smallest first
-                pct = best[i] + np.linspace(0.0, 3.0, k)
+                pct = sd_growth(best[i], b, k)
             new = np.zeros(k, bool)
             if progressed and k > 1:
                 nadir = b * (1 + min(pct[:-1].min(), 0) / 100)
@@ -311,6 +319,17 @@ def _assessments(rng, ids, start, base_sum, resp, best, new_pd, o, pfs_days, fu_
         for d, sm, nw in zip(days, sums, new):
             rows.append((pid, start[i] + pd.Timedelta(days=int(d)), float(sm), "yes" if nw else "no"))
     return pd.DataFrame(rows, columns=["patient_id", "assessment_date", "sum_diameters_mm", "new_lesions"])
+
+
+def sd_growth(best_pct: float, baseline: float, k: int) -> np.ndarray:
+    """% changes of ``k`` assessments of a growing stable disease: ``best_pct`` first, rising by up to
+    3 points but staying below the RECIST PD size rule (the nadir is the baseline here: +20 % and +5 mm).
+
+    >>> sd_growth(18.0, 100.0, 3).round(2).tolist()
+    [18.0, 19.5, 19.85]
+    """
+    cap = (max(0.2 * baseline, 5.0) - 0.15) / baseline * 100
+    return np.minimum(best_pct + np.linspace(0.0, 3.0, k), max(best_pct, cap))
 
 
 def _tune_mean_change(a: pd.DataFrame, base_sum: pd.Series, sd_ids, target: float) -> pd.DataFrame:

@@ -320,6 +320,7 @@ def _check_cross(out: _Collector, usable: dict):
         for i in np.flatnonzero(dup.to_numpy(dtype=bool)):
             out.add("assessments", a["_row"].iloc[i], "assessment_date", d.iloc[i], "assessment_duplicate",
                     f"patient {a['patient_id'].iloc[i]}: a second assessment on {_d(d.iloc[i])}")
+        _check_pd_progression(out, a[ok], pcol("progression_date"))
         _check_recist(out, a[ok], first)
         with_assessment = set(a["patient_id"].dropna())
     else:
@@ -344,6 +345,23 @@ def _check_cross(out: _Collector, usable: dict):
             if pid is not None and not pd.isna(pid) and pid not in with_assessment:
                 out.add("patients", row, "patient_id", pid, "no_assessments",
                         f"patient {pid} has no assessment and will be counted as not evaluable (NE)")
+
+
+def _check_pd_progression(out: _Collector, a: pd.DataFrame, prog: pd.Series):
+    """A PD assessment needs a progression on or before it: PFS is derived from progression_date."""
+    if "overall_response" not in a.columns:
+        return
+    override = a["response_override"] if "response_override" in a.columns else pd.Series(None, index=a.index)
+    is_pd = (a["overall_response"] == "PD") & (override != "yes") & a["assessment_date"].notna()
+    first_pd = a[is_pd].sort_values("assessment_date", kind="stable").drop_duplicates("patient_id")
+    for pid, day, row in zip(first_pd["patient_id"], first_pd["assessment_date"], first_pd["_row"]):
+        p = prog.get(pid, pd.NaT)
+        if pd.isna(p) or p > day:
+            when = "is missing" if pd.isna(p) else f"is {_d(p)}, after it"
+            out.add("assessments", row, "overall_response", "PD", "pd_without_progression",
+                    f"patient {pid}: PD on {_d(day)} but progression_date {when}; PFS "
+                    f"would count no progression then (record the progression date, or set response_override = "
+                    f"yes if the PD was not taken as progression)")
 
 
 def _check_recist(out: _Collector, a: pd.DataFrame, patients: pd.DataFrame):

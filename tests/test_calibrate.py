@@ -46,6 +46,9 @@ def test_committed_cohort_is_what_calibrate_writes(tmp_path):
 def test_committed_cohort_validates_without_errors():
     report = validate_cohort(read_cohort(SYNTHETIC_DIR))
     assert report.ok, report.summary()
+    # the only warnings: the 4 not-evaluable patients have no assessment (no PD without a progression,
+    # no stable disease whose sizes meet the PD rule)
+    assert [r.split(":")[0] for r in report.warnings["rule"]] == ["no_assessments"] * 4
 
 
 def test_committed_cohort_keeps_every_count(committed):

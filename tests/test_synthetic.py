@@ -86,3 +86,20 @@ def test_dates_are_consistent(tables):
     a = tables["assessments"].merge(p[["patient_id", "treatment_start_date"]], on="patient_id")
     assert (a["assessment_date"] > a["treatment_start_date"]).all()
     assert pd.Series(p["treatment_start_date"]).between("2018-09-01", "2024-09-30").all()
+
+
+def test_generated_cohort_warns_only_about_the_not_evaluable(tables):
+    """Every PD best response has its progression date; growing stable disease stays below the PD rule."""
+    from analysis.calibrate import validate_tables
+
+    report = validate_tables(tables)
+    assert report.ok
+    assert [r.split(":")[0] for r in report.warnings["rule"]] == ["no_assessments"] * 4
+
+
+def test_stable_disease_growth_stays_below_the_pd_rule():
+    for base in (12.0, 40.0, 100.0, 250.0):
+        pct = synthetic.sd_growth(19.0 if base > 25 else 30.0, base, 12)
+        sums = (base * (1 + pct / 100)).round(1)
+        assert ((sums - base < 0.2 * base) | (sums - base < 5.0)).all(), base
+        assert pct[0] == pct.min()

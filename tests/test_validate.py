@@ -183,6 +183,27 @@ def test_warning_on_treatment_after_progression(tmp_path):
     assert ids == ["on_treatment_inconsistent"] and w.loc[0, "row"] == 4
 
 
+def test_warning_pd_without_progression(tmp_path):
+    """A PD assessment with no progression on or before it: PFS would miss the progression."""
+    t = malformed.valid_cohort()
+    t["patients"].loc[2, "progression_date"] = ""  # P03: PD (new lesions) on 2024-06-01
+    t["patients"].loc[1, "progression_date"] = "2024-06-01"  # P02: PD on 2024-05-01, progression later
+    ids, w = _warning_ids(t, tmp_path)
+    assert ids == ["pd_without_progression"] * 2
+    assert sorted(w["row"]) == [6, 8] and set(w["column"]) == {"overall_response"}
+    assert "P03: PD on 2024-06-01 but progression_date is missing" in " ".join(w["rule"])
+    assert "P02: PD on 2024-05-01 but progression_date is 2024-06-01, after it" in " ".join(w["rule"])
+
+
+def test_pd_kept_as_no_progression_by_override(tmp_path):
+    t = malformed.valid_cohort()
+    t["patients"].loc[2, "progression_date"] = ""
+    a = t["assessments"]
+    a.loc[(a["patient_id"] == "P03") & (a["overall_response"] == "PD"), "response_override"] = "yes"
+    ids, _ = _warning_ids(t, tmp_path)
+    assert ids == []
+
+
 def test_warning_blank_line_inside_csv(valid_path):
     p = valid_path / "adverse_events.csv"
     lines = p.read_text().split("\n")
