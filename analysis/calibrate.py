@@ -39,7 +39,8 @@ Method
    (no two deaths, PFS events or DoR events on one day).
 4. **Moves** (each keeps the data contract): one patient's progression day, death/last-contact day
    (a censored PFS follows its last contact) or a responder's first-response day, with up to K
-   candidate days (nearby and anywhere in the feasible window: progression ≤ death, follow-up
+   candidate days (within 30 days of the current one; days anywhere in the feasible window only when K
+   exceeds the 16 nearby ones, so a move is local at the default K: progression ≤ death, follow-up
    within the published range 1.1–31.5 months, a PD patient progresses at the first assessment,
    responders respond ≥ 4 weeks after start and ≥ 2 weeks before progression, patients on
    treatment at the cutoff keep ≥ 4.2 months of follow-up, the case-report patient responds at
@@ -1065,7 +1066,8 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
     pinned_any = {i for i, _ in s.pin_cov}
 
     def days(cur_day, lo, hi, wide=False):
-        """Candidate days: the current one first, then nearby and anywhere in [lo, hi]."""
+        """Candidate days in [lo, hi]: the current one first, then 16 nearby ones (±1–4 and ±5–30 days,
+        ±1–8 if ``wide``) and, if ``k`` allows more, days drawn anywhere in [lo, hi]."""
         if wide:
             near = cur_day + np.concatenate((np.arange(1, 9), -np.arange(1, 9)))
         else:
