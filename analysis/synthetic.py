@@ -188,7 +188,8 @@ def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
         alive_idx = np.flatnonzero(alive)
         alive_pd = alive_idx[resp[alive_idx] == "PD"]  # progressed at their first assessment
         cand = alive_idx[np.isin(resp[alive_idx], ["SD", "PR"])]
-        prog_alive = np.concatenate((alive_pd, cand[np.argsort(pfs[cand], kind="stable")[:n_alive_prog - alive_pd.size]]))
+        shortest = cand[np.argsort(pfs[cand], kind="stable")]
+        prog_alive = np.concatenate((alive_pd, shortest[:n_alive_prog - alive_pd.size]))
         prog_obs[prog_alive] = True
         for i in alive_idx:
             lo = pfs[i] + 0.3 if prog_obs[i] else 4.3
