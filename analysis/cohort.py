@@ -272,7 +272,9 @@ def data_statement(meta: dict, n: int) -> dict[str, str]:
             "with the published event counts, and assigns adverse events with the counts of Table 3. A seeded, "
             "deterministic calibration (`analysis/calibrate.py`, `make calibrate`) then moves individual dates "
             "and patients' characteristics so that the analyses of this report land as close as possible to every "
-            "number the paper publishes; the same seed regenerates the cohort byte for byte. The result of that "
+            "number the paper publishes; a second stage (`analysis/interval_fit.py`) rearranges characteristics "
+            "and sets death dates, keeping their order, so that the symmetric median intervals of Table 2 can "
+            "print as published. The same seed regenerates the cohort byte for byte. The result of that "
             "calibration is reported number by number in @sec-scorecard.")
         discussion = (
             "**What the synthetic data can and cannot show.** The synthetic cohort was built to reproduce the "

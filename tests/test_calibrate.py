@@ -23,14 +23,14 @@ def committed():
 
 def test_short_run_is_byte_identical(tmp_path):
     for name in ("a", "b"):
-        synthetic.write_cohort(calibrate.calibrate(seed=3, steps=150, chains=2, processes=1), tmp_path / name)
+        synthetic.write_cohort(calibrate.calibrate(seed=3, steps=150, chains=2, processes=1, interval_steps=40), tmp_path / name)
     for f in NAMES:
         assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
 
 
 def test_chains_do_not_depend_on_the_number_of_processes(tmp_path):
-    synthetic.write_cohort(calibrate.calibrate(seed=4, steps=100, chains=2, processes=1), tmp_path / "a")
-    synthetic.write_cohort(calibrate.calibrate(seed=4, steps=100, chains=2, processes=2), tmp_path / "b")
+    synthetic.write_cohort(calibrate.calibrate(seed=4, steps=100, chains=2, processes=1, interval_steps=40), tmp_path / "a")
+    synthetic.write_cohort(calibrate.calibrate(seed=4, steps=100, chains=2, processes=2, interval_steps=40), tmp_path / "b")
     for f in NAMES:
         assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
 

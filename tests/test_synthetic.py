@@ -71,7 +71,7 @@ def test_generator_output_is_the_calibration_start():
     from analysis import calibrate
 
     gen = derive(synthetic.generate_cohort()["patients"], synthetic.generate_cohort()["assessments"])
-    cal = calibrate.calibrate(steps=0, chains=1)
+    cal = calibrate.calibrate(steps=0, chains=1, interval_steps=0)
     d = derive(cal["patients"], cal["assessments"])
     for col in ("best_response", "os_event", "pfs_event", "on_treatment_at_cutoff"):
         assert d[col].value_counts().to_dict() == gen[col].value_counts().to_dict(), col

@@ -1,0 +1,535 @@
+"""Second calibration stage: the SPSS intervals of the Table 2 medians (``make calibrate``).
+
+The first stage (:func:`analysis.calibrate.anneal`) moves single days and single covariate values
+a little at a time. It gets the medians and most log-rank p values, but rarely an SPSS interval,
+because of how that interval is built (:func:`analysis.km.quantile`)::
+
+    half-width = z · SE{S(median)} / f,   f = [S(u) − S(l)] / (l − u)
+               = coef · (l − u),          coef = z · SE{S(median)} / [S(u) − S(l)]
+
+``u`` and ``l`` are the group's last death with S ≥ 0.55 and first death with S ≤ 0.45. ``coef``
+depends only on the *order* of the records (who is at risk at each death), ``l − u`` only on two
+death *days*. A published interval (two decimals of a month, 0.3 day) fixes the half-width to a
+window of 0.3 day, so it is reproducible exactly when some whole number of days ``D`` has
+``coef · D`` in that window, and the days of ``u`` and ``l`` can be set ``D`` apart without
+changing the order. Moving one day by one shifts the half-width by ``coef`` (1–3 days), so this is
+a lattice condition that the first stage's small moves almost never meet, and one death is often
+``u`` or ``l`` of several groups, whose conditions then conflict.
+
+Method
+------
+1. **Day ranges** (:func:`day_ranges`). A death after progression may move without touching PFS,
+   DoR, the log-rank tests, the Cox model or any Kaplan–Meier step, as long as the order of all
+   OS records is kept, no record crosses an OS landmark, and the follow-up range stays as
+   published. The median patients (``State.pin_os``), the other deaths (their day is also their
+   PFS event) and the censored records stay where they are.
+2. **Memberships** (:func:`fit_memberships`). Heat-bath annealing over swaps of one baseline
+   variable's raw values between two patients (marginal counts kept; the case patient and the
+   pinned median memberships kept). For each candidate the score counts
+   the Table 2 medians that print as published, the log-rank p values that do,
+   two for every interval that is *realisable*, and the published Cox estimates and PFS-by-dose
+   numbers that print as published (these also depend on the memberships and must not be lost);
+   small smooth terms (distance to the nearest lattice point, to the p value) break ties.
+   Realisable intervals are counted by :class:`Realiser`: a union–find over the death days with
+   the required differences ``t_l − t_u = D`` as edges and each day's range as bounds, so two
+   intervals that need the same death at different days are not both counted.
+3. **Days** (:func:`place_days`). A small integer program (``scipy.optimize.milp``, HiGHS) sets the
+   movable death days: order kept, day ranges kept, as many intervals as possible in their windows
+   (one 0/1 variable per interval), then the least total movement. The constraint matrix is
+   made of differences, so the solution is exact and the same on every run.
+
+Deterministic: a seeded ``numpy.random.Generator`` drives every choice; the integer program is
+solved exactly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import calibrate as C
+
+#: Score of an interval that is realisable (it is two published numbers).
+INTERVAL_WEIGHT = 2.0
+#: Variables whose memberships this stage keeps: the dose groups also carry the PFS-by-dose analysis
+#: of the text and abstract (medians, SPSS intervals, p), which the first stage fitted.
+KEEP_VARIABLES = ("anlotinib_dose_mg",)
+#: Weight of the smooth tie-breaking terms.
+SMOOTH_WEIGHT = 0.05
+
+
+# ----------------------------------------------------------------------------- targets
+def interval_windows(targets: pd.DataFrame, days_per_month: float) -> dict[str, tuple[float, float, float]]:
+    """Published median day and half-width window (days) of every median with an SPSS interval.
+
+    ``prefix -> (median day, lowest half-width, highest half-width)``: a half-width ``h`` prints both
+    bounds as published when ``(median ∓ h) / days_per_month`` round to them. Empty windows (a bound
+    pair that no half-width prints) are left out, as are intervals truncated at 0.
+    """
+    v = {r.key: r.value for r in targets.itertuples(index=False) if isinstance(r.value, (int, float))}
+    out = {}
+    for prefix, day in C.median_days(targets, days_per_month).items():
+        lo, up = v.get(prefix + ".lower"), v.get(prefix + ".upper")
+        if lo is None or up is None or lo == 0:
+            continue
+        dec = 0.005  # both bounds are printed to two decimals
+        a = max(day - days_per_month * (lo + dec), days_per_month * (up - dec) - day)
+        b = min(day - days_per_month * (lo - dec), days_per_month * (up + dec) - day)
+        if a < b:
+            out[prefix] = (float(day), float(a), float(b))
+    return out
+
+
+def lattice_difference(coef: np.ndarray, a: float, b: float) -> np.ndarray:
+    """The whole number of days ``D`` with ``a < coef · D < b`` (NaN where there is none).
+
+    The windows are narrower than any ``coef`` of a group of this size, so there is at most one;
+    the smallest is taken if not.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.floor(a / coef) + 1
+        ok = np.isfinite(coef) & (coef > 0) & (coef * lo < b)
+    return np.where(ok, lo, np.nan)
+
+
+def lattice_distance(coef: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Days between the window and the nearest half-width ``coef · D`` (0 inside)."""
+    c, w = (a + b) / 2, (b - a) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = np.round(c / coef)
+        d = np.min([np.abs(coef * (base + k) - c) for k in (-1, 0, 1)], axis=0) - w
+    return np.where(np.isfinite(d), np.maximum(d, 0.0), 1e4)
+
+
+# ----------------------------------------------------------------------------- structure
+def os_order(s: C.State) -> np.ndarray:
+    """Patients in the order of their OS records (deaths before censorings on a day)."""
+    return np.lexsort((1 - s.dead.astype(int), s.os_d))
+
+
+def movable(s: C.State) -> np.ndarray:
+    """Deaths whose day may move: after a progression (PFS and DoR do not see the day), not a pinned
+    median, not the first or last record (the published follow-up range)."""
+    order = os_order(s)
+    out = s.dead & s.prog
+    out[list(s.pin_os)] = False
+    out[[order[0], order[-1]]] = False
+    return out
+
+
+def day_ranges(s: C.State, landmarks_days=()) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest day of each OS record that keeps the order of all records.
+
+    A movable death may shift as far as the nearest fixed records allow (the movable ones between
+    take one day each); it stays on its side of every landmark, after its progression, within the
+    follow-up limits and, if on treatment at the cutoff, beyond the minimum follow-up. Fixed records
+    have a range of one day.
+    """
+    t = s.os_d.astype(int)
+    n = t.size
+    order = os_order(s)
+    mv = movable(s)
+    ts, ms = t[order], mv[order]
+    lo, hi = t.copy(), t.copy()
+    for k in range(n):
+        i = order[k]
+        if not ms[k]:
+            continue
+        p = k - 1
+        while p >= 0 and ms[p]:
+            p -= 1
+        q = k + 1
+        while q < n and ms[q]:
+            q += 1
+        a = ts[p] + (k - p) if p >= 0 else s.min_fu + k
+        b = ts[q] - (q - k) if q < n else s.max_fu - (n - 1 - k)
+        for lm in landmarks_days:
+            if t[i] <= lm:
+                b = min(b, int(math.floor(lm)))
+            else:
+                a = max(a, int(math.floor(lm)) + 1)
+        a = max(a, s.min_fu, int(s.pfs_d[i]))
+        if s.on_trt[i]:
+            a = max(a, s.on_trt_min)
+        b = min(b, s.max_fu)
+        lo[i], hi[i] = min(a, t[i]), max(b, t[i])
+    return lo, hi
+
+
+def critical(t: np.ndarray, e: np.ndarray, Mk: np.ndarray) -> dict[str, np.ndarray]:
+    """Median, ``u``, ``l`` and ``coef`` of many groups at once.
+
+    ``t``, ``e``: times and event flags in record order (sorted, distinct death days); ``Mk``
+    (K × G × n, 0/1): members of G groups in K candidates. Returns K × G arrays: ``median`` (day,
+    R's rule; ``inf`` if not reached), ``u`` and ``l`` (record positions, −1 for no ``u``: then
+    the interval starts from day 0 with S = 1), ``coef`` and ``ok`` (the interval exists and the
+    median is not on an exact 0.5 plateau).
+    """
+    N = np.cumsum(Mk[..., ::-1], -1)[..., ::-1]
+    D = Mk * e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        S = np.cumprod(1.0 - np.where(N > 0, D / N, 0.0), -1)
+        V = np.cumsum(np.where(D > 0, D / (N * (N - D)), 0.0), -1)
+    tol = 1e-9
+    P = S.shape[-1]
+
+    def at(A, idx):
+        return np.take_along_axis(A, idx[..., None], -1)[..., 0]
+
+    reach = S <= 0.5 + tol
+    has_a, a = reach.any(-1), reach.argmax(-1)
+    ev = D > 0
+    mu = ev & (S >= 0.55)
+    has_u, u = mu.any(-1), P - 1 - mu[..., ::-1].argmax(-1)
+    ml = ev & (S <= 0.45)
+    has_l, l_ = ml.any(-1), ml.argmax(-1)
+    s_a = at(S, a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = s_a * np.sqrt(at(V, a))
+        coef = C.Z * se / (np.where(has_u, at(S, u), 1.0) - at(S, l_))
+    plateau = np.abs(s_a - 0.5) < tol
+    return {"median": np.where(has_a & ~plateau, t[a], np.inf), "u": np.where(has_u, u, -1),
+            "l": np.where(has_l, l_, -1), "coef": coef, "ok": has_a & has_l & ~plateau & np.isfinite(coef)}
+
+
+class Realiser:
+    """How many intervals can be realised together by moving death days (union–find with bounds).
+
+    Each interval is an edge ``t_l − t_u = D``. Fixed days (and day 0, the start of an interval
+    without ``u``) form one ground component; every other component keeps the offsets of its days
+    from its root and the range of root days that keeps every member within its own range. An edge
+    is accepted when it closes no cycle with another difference and the merged range is not empty;
+    edges are taken in order, so earlier ones win a conflict. The integer program of
+    :func:`place_days` has the final word (it also keeps the order of neighbouring movable deaths).
+    """
+
+    def __init__(self, days: np.ndarray, lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray):
+        self.days, self.lo, self.hi, self.fixed = days, lo, hi, fixed
+
+    def count(self, edges, start: tuple | None = None) -> list[bool]:
+        """Which of ``edges`` ((u, l, D), patients; u = −1 for day 0) are realised, in order.
+
+        ``start``: the state left by :meth:`prefix` (edges already taken); it is not changed.
+        """
+        return self._run(edges, *((dict(x) for x in start) if start else ({}, {}, {})))
+
+    def prefix(self, edges) -> tuple[list[bool], tuple]:
+        """Realise ``edges`` and return (their flags, the state to continue from with :meth:`count`)."""
+        parent, pot, rng_ = {}, {}, {}
+        return self._run(edges, parent, pot, rng_), (parent, pot, rng_)
+
+    def _run(self, edges, parent: dict, pot: dict, rng_: dict) -> list[bool]:
+
+        def find(x):
+            if x < 0 or self.fixed[x]:
+                return None, (int(self.days[x]) if x >= 0 else 0)
+            if x not in parent:
+                parent[x], pot[x], rng_[x] = x, 0, (int(self.lo[x]), int(self.hi[x]))
+                return x, 0
+            off, r = 0, x
+            while True:
+                if parent[r] is None:  # attached to the ground: pot is the absolute day
+                    return None, off + pot[r]
+                if parent[r] == r:
+                    return r, off
+                off += pot[r]
+                r = parent[r]
+
+        out = []
+        for u, l_, d in edges:
+            if not math.isfinite(d):
+                out.append(False)
+                continue
+            d = int(d)
+            ru, pu = find(u)
+            rl, pl = find(l_)
+            if ru == rl:  # same component (or both on the ground): the difference is already set
+                out.append(pl - pu == d)
+                continue
+            if ru is None or rl is None:
+                root, day = (rl, pu + d - pl) if ru is None else (ru, pl - d - pu)
+                a, b = rng_[root]
+                ok = a <= day <= b
+                if ok:
+                    parent[root], pot[root] = None, day
+                out.append(ok)
+                continue
+            off = d + pu - pl  # t_rl = t_ru + off
+            (au, bu), (al, bl) = rng_[ru], rng_[rl]
+            a, b = max(au, al - off), min(bu, bl - off)
+            ok = a <= b
+            if ok:
+                parent[rl], pot[rl] = ru, off
+                rng_[ru] = (a, b)
+            out.append(ok)
+        return out
+
+
+# ----------------------------------------------------------------------------- stage 2a: memberships
+class _Problem:
+    """Everything :func:`fit_memberships` and :func:`place_days` share about a state."""
+
+    def __init__(self, s: C.State, obj: C.Objective, targets: pd.DataFrame):
+        from .audit import audit_paper, inconsistent_keys, is_flagged
+
+        self.s, self.obj = s, obj
+        dpm = obj.dpm
+        self.windows = interval_windows(targets, dpm)
+        flagged = inconsistent_keys(audit_paper(targets))
+        vals = {r.key: r.value for r in targets.itertuples(index=False) if isinstance(r.value, (int, float))}
+        self.p_target = {v: float(vals[f"subgroups.{v}.p"]) for v in C.SUB_LEVELS
+                         if f"subgroups.{v}.p" in vals and not is_flagged(f"subgroups.{v}.p", flagged)}
+        self.order = os_order(s)
+        self.t = s.os_d[self.order].astype(float)
+        self.e = s.dead[self.order].astype(float)
+        lms = [float(x) * dpm for x in obj.params["landmarks_os"]]
+        self.lo, self.hi = day_ranges(s, lms)
+        self.fixed = ~movable(s)
+        self.realiser = Realiser(s.os_d, self.lo, self.hi, self.fixed)
+        whole = critical(self.t, self.e, np.ones((1, 1, self.t.size)))
+        self.overall = self._edge("survival.os", {k: v[0, 0] for k, v in whole.items()})
+
+    def _edge(self, prefix: str, c: dict):
+        """(u, l, required difference) of one group's interval (patients; NaN if out of reach)."""
+        if prefix not in self.windows or not c["ok"]:
+            return (-1, -1, math.nan)
+        day, a, b = self.windows[prefix]
+        d = float(lattice_difference(np.array([c["coef"]]), a, b)[0]) if c["median"] == day else math.nan
+        u = int(self.order[c["u"]]) if c["u"] >= 0 else -1
+        return (u, int(self.order[c["l"]]), d)
+
+    def groups(self, var: str, codes: np.ndarray) -> dict:
+        """Per level of ``var`` (K candidates' level codes, K × n): median ok, edge parts, lattice distance."""
+        levels = C.SUB_LEVELS[var]
+        cs = codes[:, self.order]
+        Mk = np.stack([(cs == j) for j in range(len(levels))], 1).astype(float)
+        c = critical(self.t, self.e, Mk)
+        out = {}
+        for j, lv in enumerate(levels):
+            prefix = f"subgroups.{var}.{lv}"
+            if prefix not in self.windows:
+                continue
+            day, a, b = self.windows[prefix]
+            med_ok = c["median"][:, j] == day
+            d = np.where(med_ok & c["ok"][:, j], lattice_difference(c["coef"][:, j], a, b), np.nan)
+            u = np.where(c["u"][:, j] >= 0, self.order[np.maximum(c["u"][:, j], 0)], -1)
+            out[prefix] = {"med_ok": med_ok, "u": u, "l": self.order[np.maximum(c["l"][:, j], 0)], "d": d,
+                           "dist": np.where(c["ok"][:, j], lattice_distance(c["coef"][:, j], a, b), 1e4)}
+        return out
+
+
+def _exact_count(obj: C.Objective, comp: str, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Published numbers of ``comp`` that print as published, each weighted as in the first stage but
+    at least 1 (a number the paper contradicts still counts on the scorecard when it prints: the
+    headline PFS-by-dose medians and p value count 4), and a smooth distance for the others."""
+    sp = obj.spec[comp]
+    vals = src[:, sp["take"]]
+    w = np.maximum(sp["w"], 1.0)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(vals - sp["pub"]) / sp["h"]
+    ok = diff < 1 - 1e-9
+    dist = np.where(~ok, np.log1p(np.where(np.isfinite(diff), diff, 1e4)), 0.0).sum(1)
+    return (ok * w).sum(1), dist
+
+
+def _refit_beta(s: C.State, obj: C.Objective, X: np.ndarray) -> None:
+    """Start the batched Cox fits (two Newton steps) from the converged estimate of the current state."""
+    beta, _ = C._cox_breslow(s.os_d.astype(float), s.dead.astype(float), X)
+    if np.all(np.isfinite(beta)) and np.max(np.abs(beta)) < 10:
+        obj.beta = beta
+
+
+def fit_memberships(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np.random.Generator,
+                    steps: int = 4500, k: int = 80, t0: float = 1.0, t1: float = 0.02, log=None) -> C.State:
+    """Anneal the baseline memberships towards realisable Table 2 intervals (see the module notes).
+
+    Variables are visited in turn; each step scores up to ``k`` swaps of the variable's raw values
+    between two patients (plus no change) and draws one with probability ∝ exp(score / T). The best
+    state seen is returned (a copy; days are not changed).
+    """
+    s = s.copy()
+    P = _Problem(s, obj, targets)
+    age_cut = float(obj.params["age_cut"])
+    variables = list(C.SUB_LEVELS)  # every interval is scored ...
+    swapped = [v for v in variables if v not in KEEP_VARIABLES]  # ... these variables' values move
+    g = C._groups(s.cov, age_cut)
+    M, X = obj.design(g, s.cov)
+    cox_col = {v: j for j, v in enumerate(obj.cox_vars)}
+    n = s.os_d.size
+    info = {v: {p: {f: x[0] for f, x in d.items()} for p, d in P.groups(v, g[v][None]).items()} for v in variables}
+
+    def side(codes_v, var, Mc, Xc):
+        """p-value hits/distances and Cox/PFS exact counts of K candidates of one variable."""
+        K = codes_v.shape[0]
+        sc = np.zeros(K)
+        if var in P.p_target:
+            rows = obj.var_rows[var]
+            Mv = np.concatenate([np.ones((K, 1, n)), Mc[:, rows]], 1)
+            r = C.batch_km(np.broadcast_to(s.os_d.astype(float), (K, n)).copy(), s.dead.astype(float), Mv,
+                           {var: np.arange(1, rows.size + 1)}, (), obj.dpm)
+            d = np.abs(r["p"][:, 0] - P.p_target[var]) / 0.0005
+            ok = d < 1 - 1e-9
+            sc += ok - SMOOTH_WEIGHT * np.where(ok, 0.0, np.log1p(np.where(np.isfinite(d), d, 1e4)))
+        cand = C.Candidates(np.broadcast_to(s.os_d, (K, n)), np.broadcast_to(s.pfs_d, (K, n)),
+                            np.broadcast_to(s.fr_d, (K, n)), Mc, Xc, np.ones(K, bool))
+        comps = (["cox"] if var in cox_col else []) + (["pfs"] if var == "anlotinib_dose_mg" else [])
+        for comp in comps:
+            if comp in obj.components():
+                _, src = obj.loss(s, comp, cand)
+                ok, dist = _exact_count(obj, comp, src)
+                sc += ok - SMOOTH_WEIGHT * dist
+        return sc
+
+    def parts(d: dict, c: int | None = None):
+        """Edges, medians that print and smooth distance of one variable's groups (candidate ``c``)."""
+        edges, meds, dist = [], 0, 0.0
+        for x in d.values():
+            u, l_, req, med, far = (x[f] if c is None else x[f][c] for f in ("u", "l", "d", "med_ok", "dist"))
+            edges.append((int(u), int(l_), float(req)))
+            meds += int(med)
+            dist += 0.0 if math.isfinite(req) else math.log1p(float(far) / 0.15)
+        return edges, meds, dist
+
+    days = s.os_d.astype(float)
+
+    def score(edges, meds, dist, extra, head=None):
+        """``head``: (edges, flags, state) of edges already realised (the same for every candidate)."""
+        if head is None:
+            real = P.realiser.count(edges)
+        else:
+            real = head[1] + P.realiser.count(edges, head[2])
+            edges = head[0] + edges
+        gap = sum(math.log1p(abs(d - days[l_] + (days[u] if u >= 0 else 0.0)) / 3.0)
+                  for (u, l_, d), r in zip(edges, real) if not r and math.isfinite(d))
+        return meds + INTERVAL_WEIGHT * sum(real) + extra - SMOOTH_WEIGHT * (dist + gap)
+
+    _refit_beta(s, obj, X)
+    side_cur = {v: float(side(g[v][None], v, M[None], X[None])[0]) for v in variables}
+    cur_parts = {v: parts(info[v]) for v in variables}
+    cur = score([P.overall] + [e for v in variables for e in cur_parts[v][0]],
+                sum(x[1] for x in cur_parts.values()), sum(x[2] for x in cur_parts.values()),
+                sum(side_cur.values()))
+    best, best_score = s.copy(), cur
+    locked_cols = {v: C.RAW_OF.get(v, v) for v in variables}
+    for step in range(steps):
+        temp = t0 * (t1 / t0) ** (step / max(steps - 1, 1))
+        var = swapped[step % len(swapped)]
+        col = locked_cols[var]
+        codes = g[var]
+        locked = np.zeros(n, bool)
+        locked[[i for i, c in s.pin_cov if c == col]] = True
+        if col in C.CASE_COLUMNS:
+            locked[s.case] = True
+        I, J = rng.integers(0, n, 3 * k), rng.integers(0, n, 3 * k)
+        keep = (codes[I] != codes[J]) & ~locked[I] & ~locked[J]
+        pairs = np.column_stack((I[keep], J[keep]))[:k]
+        K = pairs.shape[0] + 1
+        ar = np.arange(1, K)
+        CK = np.repeat(codes[None], K, 0)
+        CK[ar, pairs[:, 0]], CK[ar, pairs[:, 1]] = codes[pairs[:, 1]], codes[pairs[:, 0]]
+        rows = obj.var_rows[var]
+        Mc = np.repeat(M[None], K, 0)
+        Mc[ar[:, None], rows[None, :], pairs[:, :1]] = M[rows][:, pairs[:, 1]].T
+        Mc[ar[:, None], rows[None, :], pairs[:, 1:]] = M[rows][:, pairs[:, 0]].T
+        Xc = np.repeat(X[None], K, 0)
+        if var in cox_col:
+            j = cox_col[var]
+            Xc[ar, pairs[:, 0], j], Xc[ar, pairs[:, 1], j] = X[pairs[:, 1], j], X[pairs[:, 0], j]
+        grp = P.groups(var, CK)
+        sides = side(CK, var, Mc, Xc)
+        other = sum(x for v, x in side_cur.items() if v != var)
+        pos = variables.index(var)
+        before = [P.overall] + [e for v in variables[:pos] for e in cur_parts[v][0]]
+        after = [e for v in variables[pos + 1:] for e in cur_parts[v][0]]
+        meds0 = sum(x[1] for v, x in cur_parts.items() if v != var)
+        dist0 = sum(x[2] for v, x in cur_parts.items() if v != var)
+        flags, state = P.realiser.prefix(before)
+        head = (before, flags, state)
+        scores = np.empty(K)
+        for c in range(K):
+            e, m, d = parts(grp, c)
+            scores[c] = score(e + after, meds0 + m, dist0 + d, other + sides[c], head)
+        w = np.exp((scores - scores.max()) / temp)
+        pick = min(int(np.searchsorted(np.cumsum(w), rng.uniform() * w.sum(), side="right")), K - 1)
+        if pick > 0:
+            i, j = (int(x) for x in pairs[pick - 1])
+            raw = s.cov[col]
+            raw[i], raw[j] = raw[j], raw[i]
+            g[var] = CK[pick].copy()
+            M, X = Mc[pick].copy(), Xc[pick].copy()
+            info[var] = {p: {f: x[pick] for f, x in d.items()} for p, d in grp.items()}
+            cur_parts[var] = parts(info[var])
+            side_cur[var] = float(sides[pick])
+            if var in cox_col:
+                _refit_beta(s, obj, X)
+        cur = scores[pick]
+        if cur > best_score + 1e-12:
+            best, best_score = s.copy(), cur
+        if log is not None and step % 500 == 0:
+            log(f"intervals step {step:>5}  T={temp:.3f}  score={cur:.2f}  best={best_score:.2f}")
+    return best
+
+
+# ----------------------------------------------------------------------------- stage 2b: days
+def place_days(s: C.State, obj: C.Objective, targets: pd.DataFrame, time_limit: float = 30.0) -> C.State:
+    """Set the movable death days so that as many intervals as possible print as published.
+
+    Integer program over the days of all OS records (fixed ones have a one-day range): consecutive
+    records keep their order (a day apart), every day stays in :func:`day_ranges`, and interval
+    ``g`` with ``u``, ``l`` and required difference ``D`` has ``t_l − t_u = D`` when its 0/1 variable
+    is 1. Maximises the number of intervals, then (1/1000 per day) keeps the days near the current
+    ones. Returns a copy; only ``os_d`` changes (and ``pfs_d`` of no one: movable deaths progressed).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    P = _Problem(s, obj, targets)
+    n = s.os_d.size
+    g = C._groups(s.cov, float(obj.params["age_cut"]))
+    edges = [P.overall]
+    for v in C.SUB_LEVELS:
+        for d in P.groups(v, g[v][None]).values():
+            edges.append((int(d["u"][0]), int(d["l"][0]), float(d["d"][0])))
+    edges = [e for e in edges if math.isfinite(e[2])]
+    G = len(edges)
+    nv = 2 * n + G  # days, |day − current day|, interval flags
+    rows, lb, ub = [], [], []
+
+    def row(entries, lo, hi):
+        r = np.zeros(nv)
+        for j, v in entries:
+            r[j] += v
+        rows.append(r)
+        lb.append(lo)
+        ub.append(hi)
+
+    order = P.order
+    for a, b in zip(order[:-1], order[1:]):
+        if s.os_d[a] < s.os_d[b]:
+            row([(b, 1), (a, -1)], 1, np.inf)
+    big = float(s.max_fu + 1)
+    t0 = s.os_d.astype(float)
+    for j in range(n):
+        row([(n + j, 1), (j, -1)], -t0[j], np.inf)  # a_j ≥ t_j − t0_j
+        row([(n + j, 1), (j, 1)], t0[j], np.inf)  # a_j ≥ t0_j − t_j
+    for k, (u, l_, d) in enumerate(edges):
+        ent = [(l_, 1)] + ([(u, -1)] if u >= 0 else [])
+        row(ent + [(2 * n + k, -big)], d - big, np.inf)
+        row(ent + [(2 * n + k, big)], -np.inf, d + big)
+    cost = np.concatenate((np.zeros(n), np.full(n, 1e-3), -np.ones(G)))
+    lower = np.concatenate((P.lo, np.zeros(n), np.zeros(G))).astype(float)
+    upper = np.concatenate((P.hi, np.full(n, big), np.ones(G))).astype(float)
+    res = milp(cost, constraints=LinearConstraint(np.array(rows), lb, ub), integrality=np.ones(nv),
+               bounds=Bounds(lower, upper), options={"time_limit": time_limit, "presolve": True})
+    if res.x is None:
+        return s.copy()
+    out = s.copy()
+    out.os_d = np.round(res.x[:n]).astype(out.os_d.dtype)
+    return out
+
+
+def refine(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np.random.Generator,
+           steps: int = 4500, k: int = 80, log=None) -> C.State:
+    """Stage 2: memberships towards realisable intervals, then the days that realise them."""
+    s = fit_memberships(s, obj, targets, rng, steps=steps, k=k, log=log)
+    return place_days(s, obj, targets)
