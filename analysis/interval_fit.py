@@ -533,3 +533,73 @@ def refine(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np.random.G
     """Stage 2: memberships towards realisable intervals, then the days that realise them."""
     s = fit_memberships(s, obj, targets, rng, steps=steps, k=k, log=log)
     return place_days(s, obj, targets)
+
+
+# ----------------------------------------------------------------------------- explaining the misses
+def explain(analysis: pd.DataFrame, targets: pd.DataFrame, days_per_month: float) -> pd.DataFrame:
+    """Why each published OS median interval (overall and Table 2) does or does not print, for a cohort.
+
+    ``analysis``: the analysis data set (``os_months``, ``os_event`` and the Table 2 variables);
+    months are turned back into whole days with ``days_per_month``. One row per interval with a
+    published window (:func:`interval_windows`): ``key`` (prefix), ``status`` —
+    ``prints`` (both bounds print as published), ``median`` (the median is not on the published day),
+    ``undefined`` (the cohort has no SPSS interval: no death with S ≤ 0.45), ``lattice`` (no whole number of days between the two deaths gives the published half-width with
+    this cohort's order of records) or ``gap`` (one does, ``needed_days``, but the deaths are
+    ``gap_days`` apart) — and ``gap_days``, ``needed_days``.
+    """
+    windows = interval_windows(targets, days_per_month)
+    t = np.round(analysis["os_months"].to_numpy(float) * days_per_month)
+    e = analysis["os_event"].to_numpy(float)
+    order = np.lexsort((1 - e, t))
+    ts, es = t[order], e[order]
+    groups = {"survival.os": np.ones(t.size, bool)}
+    for var, levels in C.SUB_LEVELS.items():
+        if var in analysis:
+            col = analysis[var].astype(str).to_numpy()
+            groups.update({f"subgroups.{var}.{lv}": col == lv for lv in levels})
+    rows = []
+    for key, members in groups.items():
+        if key not in windows or not members.any():
+            continue
+        day, a, b = windows[key]
+        c = {k: v[0, 0] for k, v in critical(ts, es, members[order][None, None, :].astype(float)).items()}
+        gap = need = math.nan
+        if c["median"] != day:
+            status = "median"
+        elif not c["ok"]:
+            status = "undefined"
+        else:
+            gap = ts[c["l"]] - (ts[c["u"]] if c["u"] >= 0 else 0.0)
+            need = float(lattice_difference(np.array([c["coef"]]), a, b)[0])
+            status = "lattice" if math.isnan(need) else ("prints" if gap == need else "gap")
+        rows.append((key, status, gap, need))
+    return pd.DataFrame(rows, columns=["key", "status", "gap_days", "needed_days"])
+
+
+def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
+    """The scorecard's sentence on the median intervals (from :func:`explain`; "" if there are none)."""
+    if ex.empty:
+        return ""
+    n = ex["status"].value_counts().to_dict()
+    total, prints = len(ex), n.get("prints", 0)
+    if prints == total:
+        return f"All {total} published median intervals of overall survival and Table 2 print as published."
+    parts = []
+    if n.get("lattice"):
+        parts.append(f"for {n['lattice']} no whole number of days gives the published half-width with this "
+                     "cohort's order of records")
+    if n.get("gap"):
+        g = ex[ex["status"] == "gap"]
+        parts.append(f"for {n['gap']} one does, but the two deaths are not that many days apart (they differ by "
+                     f"a median of {abs(g['gap_days'] - g['needed_days']).median():.0f} days)")
+    if n.get("median"):
+        parts.append(f"{n['median']} have their median off the published day")
+    if n.get("undefined"):
+        parts.append(f"{n['undefined']} have no interval (no death after S falls to 0.45)")
+    return (f"Of the {total} published median intervals of overall survival and Table 2, {prints} print as "
+            "published. A symmetric (SPSS) interval's half-width is a factor fixed by the order of the records "
+            "times the days between two deaths (the last with S ≥ 0.55 and the first with S ≤ 0.45), and the "
+            f"published bounds (two decimals of a month) leave it a window of {0.01 * days_per_month:.2g} day, "
+            "so an interval prints only "
+            "when those deaths are one particular whole number of days apart: of the others, "
+            + "; ".join(parts) + ".")

@@ -172,3 +172,27 @@ def test_fit_memberships_keeps_counts_pins_and_days(committed_state):
     assert (out.cov["anlotinib_dose_mg"] == s.cov["anlotinib_dose_mg"]).all()  # KEEP_VARIABLES
     again = F.fit_memberships(s, obj, load_targets(), np.random.default_rng(1), steps=26, k=20)
     assert all((again.cov[c] == out.cov[c]).all() for c in C.SWAP_COLUMNS)
+
+
+def test_explain_agrees_with_the_scorecard():
+    """An interval explained as printing has both bounds exact on the scorecard; the others do not."""
+    from analysis import cohort as cohort_mod
+
+    targets = load_targets()
+    raw = read_cohort(SYNTHETIC_DIR)
+    tables = {k: v.drop(columns=["_row"], errors="ignore") for k, v in raw.tables.items()}
+    card, _ = C.score(tables)
+    status = dict(zip(card["key"], card["status"]))
+    a = cohort_mod.load_cohort(SYNTHETIC_DIR, cohort_mod.DeriveOptions(days_per_month=30.0)).analysis
+    ex = F.explain(a, targets, 30.0)
+    os_windows = [k for k in F.interval_windows(targets, 30.0) if k == "survival.os" or k.startswith("subgroups.")]
+    assert sorted(ex["key"]) == sorted(os_windows) and len(ex) == 30
+    for r in ex.itertuples(index=False):
+        both = status[r.key + ".lower"] == "exact" and status[r.key + ".upper"] == "exact"
+        assert both == (r.status == "prints"), r.key
+        if r.status == "gap":
+            assert r.gap_days != r.needed_days
+    text = F.explain_text(ex, 30.0)
+    n = ex["status"].value_counts()
+    assert f"{n['prints']} print as published" in text and "window of 0.3 day" in text
+    assert F.explain_text(ex[ex["status"] == "prints"], 30.0).startswith("All ")

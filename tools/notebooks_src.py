@@ -276,7 +276,9 @@ targets = "data/published_targets.yaml"   # the paper's numbers (key, value, pre
         ("code", 'SECTION = "06-scorecard"\nSECTION_PARAMS = dict(targets=targets)'),
         ("code", LOAD),
         ("code", '''
-from analysis import audit, scorecard
+import yaml
+
+from analysis import audit, interval_fit, scorecard
 from analysis.results import collect_numbers
 from analysis.targets import load_targets
 
@@ -299,10 +301,15 @@ res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
 feasible = audit.landmark_feasibility(published, reproduced)
+# why the OS median intervals print or not (only for the paper's interval: SPSS, 95 %)
+sub_params = yaml.safe_load((resolve(out) / "results" / "04-subgroups" / "manifest.yaml").read_text())["parameters"]
+intervals = interval_fit.explain(a, published, days_per_month)
+spss = sub_params.get("median_ci") == "spss" and sub_params.get("conf_level") == 0.95
 res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
              "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
              "in the appendix (@tbl-scorecard, @tbl-paper-audit). "
-             + audit.landmark_feasibility_text(feasible))
+             + audit.landmark_feasibility_text(feasible)
+             + (" " + interval_fit.explain_text(intervals, days_per_month) if spss else ""))
 card_disp
 '''),
         ("code", "res.write()"),
