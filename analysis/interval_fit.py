@@ -273,7 +273,6 @@ class _Problem:
     def __init__(self, s: C.State, obj: C.Objective, targets: pd.DataFrame):
         from .audit import audit_paper, inconsistent_keys, is_flagged
 
-        self.s, self.obj = s, obj
         dpm = obj.dpm
         self.windows = interval_windows(targets, dpm)
         flagged = inconsistent_keys(audit_paper(targets))
