@@ -68,9 +68,10 @@ Method
    the sizes, the first PR on ``fr_d`` and a PD assessment on the progression
    date, and adverse-event onsets kept within each patient's follow-up.
    **Limits.** Event flags are never changed, so a published number that needs other statuses is out of
-   reach: the paper's 12- and 20-month DoR rates with their intervals need at least 13 and 12 DoR events
-   (:func:`analysis.audit.landmark_patterns`), the generator's 22 responders have 10; the scorecard
-   section says so (:func:`analysis.audit.landmark_feasibility`).
+   reach unless the generator already has them: the paper's 12- and 20-month DoR rates with their
+   intervals need at least 13 and 12 DoR events (:func:`analysis.audit.landmark_patterns`), so the
+   generator censors at most 8 of the 22 responders (``CohortSpec.responders_censored``); the scorecard
+   section says so for any cohort that has too few (:func:`analysis.audit.landmark_feasibility`).
 7. **Check.** The result is validated with :func:`analysis.validate.validate_cohort`
    (no errors allowed) and scored with the project's own statistics and
    :func:`analysis.scorecard.scorecard` (:func:`analysed_numbers`).
@@ -95,6 +96,7 @@ DEFAULT_SEED = 20250120
 DEFAULT_STEPS = 9000
 DEFAULT_INTERVAL_STEPS = 4500  # steps of the interval stage (analysis.interval_fit)
 Z = 1.959963984540054
+FAR_CENSORED = 8  # candidate days drawn anywhere in range for a censored follow-up (see anneal)
 FU_RANGE_MONTHS = (1.1, 31.5)  # the published follow-up range (printed to 0.1 month)
 CASE_RESPONSE_MONTHS = (5.5, 5.95)  # the case report's "almost six months" to the >80 % shrinkage
 ON_TRT_MIN_DAYS = (synthetic.CUTOFF - synthetic.LATEST_START).days  # followed to the cutoff from the latest start
@@ -1052,7 +1054,8 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
     time sets that median, interval or rate; the variable of that p value or hazard ratio), the
     others are random. The move's candidates (up to ``k``; row 0 = no change) are scored at once and
     one is drawn with probability ∝ exp(−loss / temperature). Candidates that would put two events on
-    one day are excluded.
+    one day are excluded. A censored follow-up is set by the start date, not by the course of the
+    disease, so its candidates also include ``FAR_CENSORED`` days drawn anywhere in its range.
     """
     s = untie(s)
     age_cut = float(obj.params["age_cut"])
@@ -1078,15 +1081,16 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
     total_steps = steps + greedy
     pinned_any = {i for i, _ in s.pin_cov}
 
-    def days(cur_day, lo, hi, wide=False):
+    def days(cur_day, lo, hi, wide=False, n_far=0):
         """Candidate days in [lo, hi]: the current one first, then 16 nearby ones (±1–4 and ±5–30 days,
-        ±1–8 if ``wide``) and, if ``k`` allows more, days drawn anywhere in [lo, hi]."""
+        ±1–8 if ``wide``) and ``n_far`` days (more if ``k`` allows) drawn anywhere in [lo, hi]."""
         if wide:
             near = cur_day + np.concatenate((np.arange(1, 9), -np.arange(1, 9)))
         else:
             near = cur_day + np.concatenate((np.arange(1, 5), -np.arange(1, 5), rng.integers(5, 31, 4),
                                              -rng.integers(5, 31, 4)))
-        far = rng.integers(lo, hi + 1, size=max(k - 1 - near.size, 0)) if hi >= lo else np.zeros(0, int)
+        n_far = max(k - 1 - near.size, n_far)
+        far = rng.integers(lo, hi + 1, size=n_far) if hi >= lo else np.zeros(0, int)
         c = np.concatenate((near, far))
         c = c[(c >= lo) & (c <= hi) & (c != cur_day)]
         _, first = np.unique(c, return_index=True)
@@ -1108,7 +1112,8 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
             lo = max(lo, int(s.fr_d[i]) + 1, s.case_fr[1] + 60 if i == s.case else 0)
         if s.on_trt[i]:
             lo = max(lo, s.on_trt_min)
-        vals = days(int(s.os_d[i]), lo, s.max_fu, wide)
+        # a censored follow-up is set by the start date: it may also jump anywhere in its range
+        vals = days(int(s.os_d[i]), lo, s.max_fu, wide, 0 if s.dead[i] else FAR_CENSORED)
         K = vals.size
         os_c, pfs_c, fr_c = rep(s.os_d, K), rep(s.pfs_d, K), rep(s.fr_d, K)
         os_c[:, i] = vals

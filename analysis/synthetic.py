@@ -9,7 +9,12 @@ determines them:
   treatment at cutoff (11), every Table 3 adverse-event count, and the
   mean best % change of the 64 evaluable patients (−11.97 %);
 * by calibration of time scales (bisection on the Kaplan–Meier median):
-  the overall PFS and OS medians.
+  the overall PFS and OS medians;
+* by construction of the censoring: patients alive without progression are
+  censored at the data cutoff, so their follow-up is set by the start date
+  (drawn with density ∝ the published PFS curve), not by their latent PFS;
+  and as many responders are censored for DoR as the published DoR rates
+  allow (``CohortSpec.responders_censored``).
 
 :mod:`analysis.calibrate` (``make calibrate``) refines the cohort towards every
 published number. Everything is drawn from one ``numpy.random.Generator``
@@ -66,7 +71,12 @@ class CohortSpec:
     pfs_events: int = 49
     deaths: int = 44
     on_treatment: int = 11
+    # responders censored for DoR: the 12- and 20-month DoR rates with their log-log CIs (40.4 %,
+    # 20.3-59.8; 30.3 %, 10.4-53.3) print only for 12 events, 1 censored, 1 event, 4 censored, 1 event
+    # and 3 still at risk at 20 months, i.e. 5 to 8 of the 22 responders censored (8 calibrated best)
+    responders_censored: int = 8
     pfs_median: float = 5.6
+    pfs_rates: dict = field(default_factory=lambda: {12.0: 0.309, 24.0: 0.092})  # landmark PFS rates
     os_median: float = 13.2
     followup_max: float = 31.5
     # Table 3: term -> (grade 1-2 patients, grade >=3 patients); overall any 61, grade >=3 37
@@ -164,6 +174,21 @@ def _latent_times(rng, base: pd.DataFrame, resp: np.ndarray, pfs_scale: float, o
     return pfs, os_, ttr
 
 
+def _censored_followup(rng, s: CohortSpec) -> float:
+    """Follow-up (months) of a patient alive without progression at the cutoff.
+
+    Censoring is administrative: the cutoff comes at a follow-up set by the start date, and the
+    patient is still progression-free at it with probability S(follow-up). So the follow-up has
+    density ∝ S on [4.3 months, the published maximum], with S the published PFS curve (median,
+    landmark rates), linear between its points.
+    """
+    pts = sorted({0.0: 1.0, s.pfs_median: 0.5, **s.pfs_rates, s.followup_max: min(s.pfs_rates.values()) / 2}.items())
+    grid = np.linspace(4.3, s.followup_max, 400)
+    dens = np.interp(grid, [p[0] for p in pts], [p[1] for p in pts])
+    cdf = np.concatenate(([0.0], np.cumsum((dens[1:] + dens[:-1]) / 2)))
+    return float(np.interp(rng.uniform() * cdf[-1], cdf, grid))
+
+
 def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
     """Observed PFS/OS times (months) and statuses with the published event counts."""
     n = s.n
@@ -192,10 +217,11 @@ def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
         prog_alive = np.concatenate((alive_pd, shortest[:n_alive_prog - alive_pd.size]))
         prog_obs[prog_alive] = True
         for i in alive_idx:
-            lo = pfs[i] + 0.3 if prog_obs[i] else 4.3
-            hi = os_[i] if prog_obs[i] else pfs[i]
-            hi = min(hi, s.followup_max)
-            lo = min(lo, hi)
+            if not prog_obs[i]:
+                fu[i] = _censored_followup(rng, s)
+                continue
+            hi = min(os_[i], s.followup_max)
+            lo = min(pfs[i] + 0.3, hi)
             fu[i] = rng.uniform(lo, hi) if hi > lo else hi
         # the dead progressed first unless progression would fall after death
         # (a PD best response always did: its PD assessment is the progression)
@@ -231,7 +257,26 @@ def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
     out = build(pfs_scale, os_scale)
     # Rare cases the construction cannot honour (a censored follow-up above the maximum) are clipped
     out["os"] = np.minimum(out["os"], s.followup_max)
-    return out
+    return out, _censored_responders(resp, out, s.responders_censored)
+
+
+def _censored_responders(resp: np.ndarray, o: dict, k: int) -> np.ndarray:
+    """Best responses with at most ``k`` responders censored for DoR (alive without progression).
+
+    Excess censored responders (the shortest follow-up first) trade labels with stable-disease
+    patients who progressed or died (the longest PFS first, long enough for a confirmed response);
+    row 0, the case patient, stays a responder. The PR and SD counts are unchanged.
+    """
+    resp = resp.copy()
+    cens = np.flatnonzero((resp == "PR") & ~o["pfs_event"])
+    cens = cens[np.argsort(o["pfs"][cens], kind="stable")]
+    cens = cens[cens != 0]
+    cand = np.flatnonzero((resp == "SD") & o["pfs_event"] & (o["pfs"] >= o["ttr"] + 1.0))
+    cand = cand[np.argsort(-o["pfs"][cand], kind="stable")]
+    m = min(max(len(cens) + (resp[0] == "PR" and not o["pfs_event"][0]) - k, 0), len(cand))
+    resp[cens[:m]] = "SD"
+    resp[cand[:m]] = "PR"
+    return resp
 
 
 def _dates(rng, o: dict, s: CohortSpec):
@@ -409,7 +454,7 @@ def generate_cohort(seed: int = 20250120, spec: CohortSpec = CohortSpec()) -> di
     rng = np.random.default_rng(seed)
     base = _baseline(rng, spec)
     resp = _assign_response(rng, base, spec)
-    o = _outcomes(rng, base, resp, spec)
+    o, resp = _outcomes(rng, base, resp, spec)
     start, fu_days, pfs_days = _dates(rng, o, spec)
     ids = np.array([f"SYN-{k:03d}" for k in rng.permutation(np.arange(1, spec.n + 1))], dtype=object)
     base_sum = rng.integers(35, 160, size=spec.n).astype(float)

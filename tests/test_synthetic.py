@@ -37,6 +37,42 @@ def test_best_response_and_events(derived):
     assert derived["pfs_event"].sum() == 49
     assert derived["os_event"].sum() == 44
     assert (derived["on_treatment_at_cutoff"] == "yes").sum() == 11
+    # responders censored for DoR: the number the published 12- and 20-month DoR rates allow
+    pr = derived["best_response"] == "PR"
+    assert (pr & ~derived["pfs_event"].astype(bool)).sum() == synthetic.CohortSpec().responders_censored
+
+
+def test_censored_responders_trade_labels_with_progressing_stable_disease():
+    import numpy as np
+
+    resp = np.array(["PR", "PR", "PR", "PR", "SD", "SD", "SD", "PD"], dtype=object)
+    o = {"pfs_event": np.array([False, False, False, True, True, True, False, True]),
+         "pfs": np.array([9.0, 3.0, 8.0, 4.0, 6.0, 3.5, 7.0, 1.0]),
+         "ttr": np.full(8, 1.8)}
+    out = synthetic._censored_responders(resp, o, 1)
+    # row 0 (the case patient) stays a responder; the other censored ones, shortest first, become SD,
+    # and the progressing SD patients with the longest PFS (long enough for a response) become PR
+    assert list(out) == ["PR", "SD", "SD", "PR", "PR", "PR", "SD", "PD"]
+    # a PFS too short for a confirmed response (< time to response + 1 month) is no candidate
+    o["pfs"][5] = 2.5
+    assert list(synthetic._censored_responders(resp, o, 1)) == ["PR", "SD", "PR", "PR", "PR", "SD", "SD", "PD"]
+    assert list(synthetic._censored_responders(resp, o, 3)) == list(resp)  # within the limit: unchanged
+
+
+def test_censored_followup_is_administrative():
+    """Alive without progression at the cutoff: follow-up in [4.3 months, maximum], denser where the
+    published PFS curve is higher (density ∝ S), independent of the patient's latent PFS."""
+    import numpy as np
+
+    spec = synthetic.CohortSpec()
+    rng = np.random.default_rng(3)
+    x = np.array([synthetic._censored_followup(rng, spec) for _ in range(6000)])
+    assert x.min() >= 4.3 and x.max() <= spec.followup_max
+    bins = np.histogram(x, bins=[4.3, 12.0, 24.0, spec.followup_max])[0] / x.size
+    # ∫S over each bin, S linear through (5.6, .5), (12, .309), (24, .092), (31.5, .046), from 4.3
+    s43 = 1 - 0.5 * 4.3 / 5.6
+    mass = np.array([(s43 + .5) / 2 * 1.3 + (.5 + .309) / 2 * 6.4, (.309 + .092) / 2 * 12, (.092 + .046) / 2 * 7.5])
+    assert np.allclose(bins, mass / mass.sum(), atol=0.02)
 
 
 def test_mean_best_change_of_evaluable_patients(derived):
