@@ -182,7 +182,8 @@ def _censored_followup(rng, s: CohortSpec) -> float:
     density ∝ S on [4.3 months, the published maximum], with S the published PFS curve (median,
     landmark rates), linear between its points.
     """
-    pts = sorted({0.0: 1.0, s.pfs_median: 0.5, **s.pfs_rates, s.followup_max: min(s.pfs_rates.values()) / 2}.items())
+    tail = min(s.pfs_rates.values()) / 2  # beyond the last published landmark
+    pts = sorted({0.0: 1.0, s.pfs_median: 0.5, **s.pfs_rates, s.followup_max: tail}.items())
     grid = np.linspace(4.3, s.followup_max, 400)
     dens = np.interp(grid, [p[0] for p in pts], [p[1] for p in pts])
     cdf = np.concatenate(([0.0], np.cumsum((dens[1:] + dens[:-1]) / 2)))
@@ -190,7 +191,8 @@ def _censored_followup(rng, s: CohortSpec) -> float:
 
 
 def _outcomes(rng, base: pd.DataFrame, resp: np.ndarray, s: CohortSpec):
-    """Observed PFS/OS times (months) and statuses with the published event counts."""
+    """Observed PFS/OS times (months) and statuses with the published event counts, and the best
+    responses (``resp`` with at most ``s.responders_censored`` responders censored)."""
     n = s.n
     state = rng.bit_generator.state
 
