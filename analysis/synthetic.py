@@ -271,11 +271,12 @@ def _censored_responders(resp: np.ndarray, o: dict, k: int) -> np.ndarray:
     """
     resp = resp.copy()
     cens = np.flatnonzero((resp == "PR") & ~o["pfs_event"])
-    cens = cens[np.argsort(o["pfs"][cens], kind="stable")]
+    excess = cens.size - k
     cens = cens[cens != 0]
+    cens = cens[np.argsort(o["pfs"][cens], kind="stable")]
     cand = np.flatnonzero((resp == "SD") & o["pfs_event"] & (o["pfs"] >= o["ttr"] + 1.0))
     cand = cand[np.argsort(-o["pfs"][cand], kind="stable")]
-    m = min(max(len(cens) + (resp[0] == "PR" and not o["pfs_event"][0]) - k, 0), len(cand))
+    m = min(max(excess, 0), cens.size, cand.size)  # one trade per label: the counts stay
     resp[cens[:m]] = "SD"
     resp[cand[:m]] = "PR"
     return resp

@@ -57,6 +57,9 @@ def test_censored_responders_trade_labels_with_progressing_stable_disease():
     o["pfs"][5] = 2.5
     assert list(synthetic._censored_responders(resp, o, 1)) == ["PR", "SD", "PR", "PR", "PR", "SD", "SD", "PD"]
     assert list(synthetic._censored_responders(resp, o, 3)) == list(resp)  # within the limit: unchanged
+    # only the case patient is over the limit: she stays a responder and nobody trades
+    o["pfs_event"][1:3] = True
+    assert list(synthetic._censored_responders(resp, o, 0)) == list(resp)
 
 
 def test_censored_followup_is_administrative():
