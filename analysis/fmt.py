@@ -117,7 +117,7 @@ def method_name(key: str) -> str:
     """Readable name of a method key from :mod:`analysis.control` (unknown keys unchanged).
 
     >>> method_name("clopper-pearson"), method_name("log-log")
-    ('Clopper–Pearson exact', 'log–log-transformed')
+    ('Clopper–Pearson exact', 'log(−log)-transformed')
     """
     return _METHOD_NAMES.get(key, str(key))
 

@@ -536,47 +536,71 @@ def refine(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np.random.G
 
 # ----------------------------------------------------------------------------- explaining the misses
 def explain(analysis: pd.DataFrame, targets: pd.DataFrame, days_per_month: float) -> pd.DataFrame:
-    """Why each published OS median interval (overall and Table 2) does or does not print, for a cohort.
+    """Why each published SPSS median interval does or does not print, for a cohort.
 
-    ``analysis``: the analysis data set (``os_months``, ``os_event`` and the Table 2 variables);
-    months are turned back into whole days with ``days_per_month``. One row per interval with a
-    published window (:func:`interval_windows`): ``key`` (prefix), ``status`` —
+    The intervals of overall survival and Table 2, of PFS (overall and by dose) and of DoR.
+    ``analysis``: the analysis data set (``os_months``/``os_event``, ``pfs_months``/``pfs_event``,
+    ``dor_months``/``dor_event`` and the Table 2 variables); months are turned back into whole days
+    with ``days_per_month``. One row per interval with a published window (:func:`interval_windows`):
+    ``key`` (prefix), ``status`` —
     ``prints`` (both bounds print as published), ``median`` (the median is not on the published day),
-    ``undefined`` (the cohort has no SPSS interval: no death with S ≤ 0.45), ``lattice`` (no whole number of days between the two deaths gives the published half-width with
-    this cohort's order of records) or ``gap`` (one does, ``needed_days``, but the deaths are
-    ``gap_days`` apart) — and ``gap_days``, ``needed_days``.
+    ``undefined`` (the cohort has no SPSS interval: no death with S ≤ 0.45), ``lattice`` (no whole
+    number of days between the two deaths gives the published half-width with this cohort's order of
+    records) or ``gap`` (one does, ``needed_days``, but the deaths are ``gap_days`` apart) — and
+    ``gap_days``, ``needed_days``, ``coef`` (half-width per day between the two deaths) and
+    ``half_lo``, ``half_hi`` (the published half-width window, days).
     """
     windows = interval_windows(targets, days_per_month)
-    t = np.round(analysis["os_months"].to_numpy(float) * days_per_month)
-    e = analysis["os_event"].to_numpy(float)
-    order = np.lexsort((1 - e, t))
-    ts, es = t[order], e[order]
-    groups = {"survival.os": np.ones(t.size, bool)}
-    for var, levels in C.SUB_LEVELS.items():
-        if var in analysis:
-            col = analysis[var].astype(str).to_numpy()
-            groups.update({f"subgroups.{var}.{lv}": col == lv for lv in levels})
     rows = []
-    for key, members in groups.items():
-        if key not in windows or not members.any():
-            continue
-        day, a, b = windows[key]
-        c = {k: v[0, 0] for k, v in critical(ts, es, members[order][None, None, :].astype(float)).items()}
-        gap = need = math.nan
-        if c["median"] != day:
-            status = "median"
-        elif not c["ok"]:
-            status = "undefined"
-        else:
-            gap = ts[c["l"]] - (ts[c["u"]] if c["u"] >= 0 else 0.0)
-            need = float(lattice_difference(np.array([c["coef"]]), a, b)[0])
-            status = "lattice" if math.isnan(need) else ("prints" if gap == need else "gap")
-        rows.append((key, status, gap, need))
-    return pd.DataFrame(rows, columns=["key", "status", "gap_days", "needed_days"])
+    for time, event, groups in _interval_groups(analysis):
+        t = np.round(analysis[time].to_numpy(float) * days_per_month)
+        e = analysis[event].to_numpy(float)
+        keep = np.isfinite(t) & np.isfinite(e)
+        order = np.flatnonzero(keep)[np.lexsort((1 - e[keep], t[keep]))]
+        ts, es = t[order], e[order]
+        for key, members in groups.items():
+            if key not in windows or not members[keep].any():
+                continue
+            day, a, b = windows[key]
+            c = {k: v[0, 0] for k, v in critical(ts, es, members[order][None, None, :].astype(float)).items()}
+            gap = need = math.nan
+            if c["median"] != day:
+                status = "median"
+            elif not c["ok"]:
+                status = "undefined"
+            else:
+                gap = ts[c["l"]] - (ts[c["u"]] if c["u"] >= 0 else 0.0)
+                need = float(lattice_difference(np.array([c["coef"]]), a, b)[0])
+                status = "lattice" if math.isnan(need) else ("prints" if gap == need else "gap")
+            rows.append((key, status, gap, need, float(c["coef"]), a, b))
+    return pd.DataFrame(rows, columns=["key", "status", "gap_days", "needed_days", "coef", "half_lo", "half_hi"])
+
+
+def _interval_groups(analysis: pd.DataFrame):
+    """(time column, event column, {interval prefix: members}) of each endpoint with published medians."""
+    everyone = np.ones(len(analysis), bool)
+
+    def levels(var, prefix):
+        if var not in analysis:
+            return {}
+        col = analysis[var].astype(str).to_numpy()
+        return {f"{prefix}.{lv}": col == lv for lv in C.SUB_LEVELS[var]}
+
+    os_groups = {"survival.os": everyone}
+    for var in C.SUB_LEVELS:
+        os_groups.update(levels(var, f"subgroups.{var}"))
+    out = [("os_months", "os_event", os_groups)]
+    if "pfs_months" in analysis:
+        out.append(("pfs_months", "pfs_event",
+                    {"survival.pfs": everyone, **levels("anlotinib_dose_mg", "survival.pfs_by_dose")}))
+    if "dor_months" in analysis:
+        out.append(("dor_months", "dor_event", {"survival.dor": analysis["dor_months"].notna().to_numpy()}))
+    return out
 
 
 def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
     """The scorecard's sentence on the median intervals (from :func:`explain`; "" if there are none)."""
+    ex = ex[ex["key"].str.startswith(("survival.os", "subgroups."))]  # the other endpoints: tbl-misses
     if ex.empty:
         return ""
     n = ex["status"].value_counts().to_dict()

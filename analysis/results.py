@@ -82,12 +82,19 @@ def git_commit() -> str:
         return "unknown"
 
 
-def markdown_table(df: pd.DataFrame, caption: str, label: str, note: str | None = None) -> str:
-    """A pipe table with a Quarto/pandoc caption line ``: caption {#label}``."""
+def markdown_table(df: pd.DataFrame, caption: str, label: str, note: str | None = None,
+                   left: tuple[str, ...] = (), widths: tuple[int, ...] | None = None) -> str:
+    """A pipe table with a Quarto/pandoc caption line ``: caption {#label}``.
+
+    The first column and the columns named in ``left`` (running text) are left-aligned, the others
+    right-aligned. ``widths``: relative column widths (pandoc reads them from the lengths of the
+    separator line's dashes when a row is wider than the page); equal by default.
+    """
     cols = [str(c) for c in df.columns]
     esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(esc(c) for c in cols) + " |",
-             "|" + "|".join([":---"] + ["---:" for _ in cols[1:]]) + "|"]
+             "|" + "|".join((":" + "-" * (3 * w) if i == 0 or c in left else "-" * (3 * w) + ":")
+                            for i, (c, w) in enumerate(zip(cols, widths or [1] * len(cols)))) + "|"]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(esc("" if (isinstance(v, float) and math.isnan(v)) else v)
                                        for v in row) + " |")
@@ -142,12 +149,15 @@ class Results:
 
     # tables --------------------------------------------------------------------------------
     def table(self, label: str, display: pd.DataFrame, caption: str, *, data: pd.DataFrame | None = None,
-              note: str | None = None) -> pd.DataFrame:
-        """Write ``label.csv`` (``data`` if given, else ``display``) and ``label.md`` (``display``)."""
+              note: str | None = None, left: tuple[str, ...] = (), widths: tuple[int, ...] | None = None
+              ) -> pd.DataFrame:
+        """Write ``label.csv`` (``data`` if given, else ``display``) and ``label.md`` (``display``;
+        ``left``, ``widths``: text columns to left-align and relative widths, see :func:`markdown_table`)."""
         if not label.startswith("tbl-"):
             raise ValueError("table labels start with 'tbl-'")
         (data if data is not None else display).to_csv(self.dir / f"{label}.csv", index=False, lineterminator="\n")
-        (self.dir / f"{label}.md").write_text(markdown_table(display, caption, label, note), encoding="utf-8")
+        (self.dir / f"{label}.md").write_text(markdown_table(display, caption, label, note, left, widths),
+                                               encoding="utf-8")
         self.files += [f"{label}.csv", f"{label}.md"]
         return display
 

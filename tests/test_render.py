@@ -225,3 +225,21 @@ def test_format_date():
     assert rr.format_date(dt.date(2025, 3, 1)) == "March 1, 2025"
     assert rr.format_date(dt.date(2025, 3, 1), "D MMMM YYYY") == "1 March 2025"
     assert rr.format_date(dt.date(2025, 3, 1), "iso") == "2025-03-01"
+
+
+def test_lua_filter_keeps_set_column_widths_and_sizes_the_others_to_content(tmp_path):
+    """A wide pipe table keeps the relative widths its dashes set on purpose (markdown_table widths);
+    with equal dashes the writer sizes the columns to their content."""
+    import pandas as pd
+    import pypandoc
+
+    from analysis.results import markdown_table
+
+    df = pd.DataFrame({"A": ["word " * 20], "B": [1]})
+    src = tmp_path / "t.md"
+    src.write_text(markdown_table(df, "Set.", "tbl-a", widths=(7, 4)) + "\n" + markdown_table(df, "Equal.", "tbl-b"),
+                   encoding="utf-8")
+    typ = subprocess.run([pypandoc.get_pandoc_path(), str(src), "--to", "typst", "--lua-filter", str(rr.LUA_FILTER)],
+                         capture_output=True, text=True, check=True).stdout
+    # (3·7 + 1) : (3·4 + 1) dashes and colons
+    assert re.findall(r"columns: ([^\n]*),", typ) == ["(62.86%, 37.14%)", "2"]

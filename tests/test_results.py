@@ -36,6 +36,15 @@ def test_markdown_table_has_caption_and_label():
     md = markdown_table(pd.DataFrame({"A": ["x"], "B": [1]}), "Caption.", "tbl-x")
     assert md.splitlines()[0] == "| A | B |"
     assert ": Caption. {#tbl-x}" in md
+    assert md.splitlines()[1] == "|:---|---:|"  # first column left, the others right, equal widths
+
+
+def test_markdown_table_left_columns_and_widths():
+    """Text columns are left-aligned on request; relative widths become the dashes' lengths (pandoc)."""
+    df = pd.DataFrame({"A": ["x"], "B": [1], "Why": ["text"]})
+    assert markdown_table(df, "C.", "tbl-x", left=("Why",)).splitlines()[1] == "|:---|---:|:---|"
+    sep = markdown_table(df, "C.", "tbl-x", left=("Why",), widths=(2, 1, 4)).splitlines()[1]
+    assert sep == "|:------|---:|:------------|"
 
 
 def test_figure_svg_is_deterministic(tmp_path):

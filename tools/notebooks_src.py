@@ -278,7 +278,7 @@ targets = "data/published_targets.yaml"   # the paper's numbers (key, value, pre
         ("code", '''
 import yaml
 
-from analysis import audit, interval_fit, scorecard
+from analysis import audit, interval_fit, misses, scorecard
 from analysis.results import collect_numbers
 from analysis.targets import load_targets
 
@@ -301,15 +301,25 @@ res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
 feasible = audit.landmark_feasibility(published, reproduced)
-# why the OS median intervals print or not (only for the paper's interval: SPSS, 95 %)
-sub_params = yaml.safe_load((resolve(out) / "results" / "04-subgroups" / "manifest.yaml").read_text())["parameters"]
-intervals = interval_fit.explain(a, published, days_per_month)
-spss = sub_params.get("median_ci") == "spss" and sub_params.get("conf_level") == 0.95
+# why each interval prints or not: only where the run's intervals are the paper's (SPSS, 95 %)
+run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").read_text())["parameters"]
+       for sec in ("03-survival", "04-subgroups")}
+intervals = misses.paper_intervals(interval_fit.explain(a, published, days_per_month), run["03-survival"],
+                                   run["04-subgroups"])
 res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
              "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
-             "in the appendix (@tbl-scorecard, @tbl-paper-audit). "
+             "in the appendix (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
+             "with the reason, computed from the data, in @tbl-misses. "
              + audit.landmark_feasibility_text(feasible)
-             + (" " + interval_fit.explain_text(intervals, days_per_month) if spss else ""))
+             + (" " + interval_fit.explain_text(intervals, days_per_month)
+                if misses.is_paper_interval(run["04-subgroups"]) else ""))
+why = misses.explain_misses(card, published, a, paper_audit, intervals, days_per_month=days_per_month,
+                            rate_ci=run["03-survival"]["rate_ci"], conf_level=run["03-survival"]["conf_level"],
+                            followup_method=run["03-survival"]["followup_method"])
+res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced exactly, "
+          "and why (computed from the analysed data and the published numbers).",
+          data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
+          widths=(10, 3, 3, 3, 10))
 card_disp
 '''),
         ("code", "res.write()"),
