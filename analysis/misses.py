@@ -81,9 +81,9 @@ def paper_intervals(explained: pd.DataFrame, survival_params: dict, subgroup_par
     return explained[keep]
 
 
-def _greenwood_at(fit: km.KMFit, t: float) -> float:
-    i = int(np.searchsorted(fit.time, t, side="right")) - 1
-    return 0.0 if i < 0 else float(fit._var_log[i])
+def _greenwood(r: km.Rate) -> float:
+    """Greenwood variance Σ d/[n(n − d)] at a landmark: (SE of S / S)²."""
+    return (r.std_err / r.estimate) ** 2 if r.estimate > 0 else math.nan
 
 
 def _num(x: float, d: int = 2) -> str:
@@ -101,7 +101,7 @@ def _audit_reason(key: str, audit: pd.DataFrame) -> str:
     return f"the paper contradicts itself ({r['check']}): {str(r['note']).split(';')[0]}"
 
 
-def _interval_reason(r, dpm: float) -> str:
+def _interval_reason(r) -> str:
     if r.status == "median":
         return "the median is not on the day the published interval is centred on, so the interval is not either"
     if r.status == "undefined":
@@ -115,7 +115,7 @@ def _interval_reason(r, dpm: float) -> str:
     return lead + f" and the events are {r.gap_days:.0f} days apart: the bound differs by rounding only"
 
 
-def _rate_reason(key: str, published: dict, a: pd.DataFrame, dpm: float, conf_type: str, conf_level: float) -> str:
+def _rate_reason(key: str, published: dict, a: pd.DataFrame, conf_type: str, conf_level: float) -> str:
     parts = key.split(".")
     time_col, event_col = ENDPOINT_COLUMNS[parts[1]]
     t_mo = float(parts[2][len("rate_"):])
@@ -128,14 +128,14 @@ def _rate_reason(key: str, published: dict, a: pd.DataFrame, dpm: float, conf_ty
     prefix = ".".join(parts[:3])
     est, lo, up = (published.get(f"{prefix}.{s}") for s in ("estimate", "lower", "upper"))
     mine = (f"S({t_mo:g} months) = {fmt.percent(100 * r.estimate)}% with {r.n_risk} at risk and Greenwood "
-            f"variance {_num(_greenwood_at(fit, t_mo), 3)}")
+            f"variance {_num(_greenwood(r), 3)}")
     if None in (est, lo, up):
         return mine
     v = implied_greenwood(est / 100, lo / 100, up / 100, conf_type, conf_level)
     if not math.isfinite(v):
         return mine
     return (mine + f"; the published {fmt.percent(est)}% ({fmt.percent(lo)}–{fmt.percent(up)}) implies "
-            f"{_num(v, 3)} ({'fewer' if v > _greenwood_at(fit, t_mo) else 'more'} patients at risk)")
+            f"{_num(v, 3)} ({'fewer' if v > _greenwood(r) else 'more'} patients at risk)")
 
 
 def _logrank_reason(key: str, pub, a: pd.DataFrame) -> str:
@@ -190,10 +190,10 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
         elif r.status == "inconsistent in paper":
             why = _audit_reason(key, audit)
         elif last in ("lower", "upper") and prefix in ivl:
-            why = _interval_reason(ivl[prefix], days_per_month)
+            why = _interval_reason(ivl[prefix])
         elif len(parts) == 4 and parts[0] == "survival" and parts[2].startswith("rate_") \
                 and parts[1] in ENDPOINT_COLUMNS:
-            why = _rate_reason(key, published, analysis, days_per_month, rate_ci, conf_level)
+            why = _rate_reason(key, published, analysis, rate_ci, conf_level)
         elif last == "p" and parts[1] != "cox":
             why = _logrank_reason(key, r.published, analysis)
         elif key == "survival.followup.median":

@@ -29,7 +29,9 @@ def test_implied_greenwood_inverts_the_rate_interval(conf_type):
             if not (0 < r.lower < r.estimate < r.upper < 1):
                 continue
             v = misses.implied_greenwood(r.estimate, r.lower, r.upper, conf_type)
-            assert v == pytest.approx(misses._greenwood_at(fit, lm), rel=1e-9)
+            assert v == pytest.approx(misses._greenwood(r), rel=1e-9)
+            i = np.searchsorted(fit.time, lm, side="right") - 1
+            assert v == pytest.approx(fit._var_log[i], rel=1e-9)  # the variance km made the band from
             checked += 1
     assert checked > 30
     with pytest.raises(ValueError, match="conf_type"):
