@@ -50,3 +50,16 @@ def test_notebooks_are_built_from_tools_sources(tmp_path):
                    capture_output=True)
     for p in NOTEBOOKS:
         assert (tmp_path / p.name).read_bytes() == p.read_bytes(), f"{p.name}: run python tools/nb_build.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter(path):
+    """papermill's own inspection finds each assignment of the parameters cell (a second "=" in a
+    comment makes it skip the line with a warning and report the parameter as unknown)."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = re.findall(r"^(\w+)\s*=", cell.source, re.M)
+    assert [p.name for p in PythonTranslator.inspect(cell)] == assigned

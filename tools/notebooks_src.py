@@ -11,7 +11,7 @@ out = "."                 # output root: results go to <out>/results/<section>/
 age_cut = 61              # age split of Tables 1 and 2 (the paper used its median age)
 pfs_censor = "last_contact"  # or "last_assessment"
 sd_min_days = 0           # minimum days from start for SD to count as best response
-days_per_month = 30.4375  # months = days / days_per_month (params/common.yaml sets 30, as the paper)
+days_per_month = 30.4375  # days per month: months are days / days_per_month (params/common.yaml: 30, as the paper)
 '''
 
 LOAD = '''
