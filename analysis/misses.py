@@ -34,6 +34,7 @@ from scipy.stats import chi2, norm
 
 from . import compare, fmt, km
 from .audit import is_flagged
+from .scorecard import reproduced_text
 from .targets import parse_bound
 
 #: Endpoint of a ``survival.<endpoint>`` key -> (time column, event column) of the analysis data.
@@ -198,6 +199,8 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
             why = _logrank_reason(key, r.published, analysis)
         elif key == "survival.followup.median":
             why = _followup_reason(float(r.published), analysis, followup_method)
+        elif key in medians and not math.isfinite(float(r.reproduced)):
+            why = "the Kaplan–Meier curve of the cohort does not reach 0.5 (median not reached)"
         elif key in medians:
             day = float(r.reproduced) * days_per_month
             why = (f"the Kaplan–Meier median falls on day {day:.0f} ({_num(float(r.reproduced))} months); the "
@@ -214,6 +217,6 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
 def misses_table(card: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     """Display frame of the rows that are not exact: number, published, reproduced, status and why."""
     keep = card["status"] != "exact"
-    rep = [fmt.num(v, 3) if isinstance(v, float) and math.isfinite(v) else "–" for v in card.loc[keep, "reproduced"]]
     return pd.DataFrame({"Number": card.loc[keep, "key"], "Published": [str(v) for v in card.loc[keep, "published"]],
-                         "Reproduced": rep, "Status": card.loc[keep, "status"], "Why not exact": reasons[keep]})
+                         "Reproduced": reproduced_text(card.loc[keep, "reproduced"]),
+                         "Status": card.loc[keep, "status"], "Why not exact": reasons[keep]})

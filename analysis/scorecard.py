@@ -173,6 +173,18 @@ def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES) -> pd.Data
     return out.astype(int)
 
 
+def reproduced_text(values: Iterable) -> list[str]:
+    """Reproduced values as the scorecard tables print them: numbers to 3 decimals, dates as they are.
+
+    >>> reproduced_text([64.70588, "2025-01-20", None])
+    ['64.706', '2025-01-20', '–']
+    """
+    from analysis import fmt
+
+    return [fmt.num(v, 3) if isinstance(v, Number) and not isinstance(v, bool) else ("–" if v is None else str(v))
+            for v in values]
+
+
 def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Display frames (summary by section, full card) with published values printed as in the paper."""
     from analysis import fmt
@@ -184,8 +196,7 @@ def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFr
         "Number": card["key"],
         "Where in the paper": card["where"].astype(str).str.slice(0, 60),
         "Published": [str(v) for v in card["published"]],
-        "Reproduced": [fmt.num(v, 3) if isinstance(v, Number) and not isinstance(v, bool) else
-                       ("–" if v is None else str(v)) for v in card["reproduced"]],
+        "Reproduced": reproduced_text(card["reproduced"]),
         "Status": card["status"],
     })
     return summ, full

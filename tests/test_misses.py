@@ -117,3 +117,16 @@ def test_interval_reasons_only_for_sections_run_with_the_paper_intervals(committ
     assert len(only_sub) and only_sub["key"].str.startswith("subgroups.").all()
     assert not misses.paper_intervals(ex, paper, other)["key"].str.startswith("subgroups.").any()
     assert not misses.is_paper_interval(dict(median_ci="spss", conf_level=0.9))
+
+
+def test_dates_and_medians_not_reached(committed):
+    """A date prints as a date in the table; a median that is not reached says so (no "day inf")."""
+    targets, a = committed
+    paper_audit = audit.audit_paper(targets)
+    card = _card(targets, {"survival.data_cutoff": "2025-01-21", "survival.os.median": math.inf}, paper_audit)
+    rows = card["key"].isin(["survival.data_cutoff", "survival.os.median"])
+    why = misses.explain_misses(card[rows], targets, a, paper_audit, interval_fit.explain(a, targets, DPM),
+                                days_per_month=DPM)
+    table = misses.misses_table(card[rows], why).set_index("Number")
+    assert table.loc["survival.data_cutoff", "Reproduced"] == "2025-01-21"
+    assert "not reached" in table.loc["survival.os.median", "Why not exact"]
