@@ -578,6 +578,39 @@ def _sorted(T: np.ndarray, E: np.ndarray):
     return order, np.take_along_axis(T, order, 1), E[order]
 
 
+#: Tolerance of the comparisons of S with 0.5 (the median rule of R's ``quantile.survfit``).
+KM_TOL = 1e-9
+
+
+def take_at(A: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``A[..., idx]`` along the last axis, one index per leading position."""
+    return np.take_along_axis(A, idx[..., None], -1)[..., 0]
+
+
+def km_paths(Ms: np.ndarray, es: np.ndarray) -> dict[str, np.ndarray]:
+    """Kaplan–Meier curves of many subsets along one record order, and the records that set the
+    median and the SPSS interval (shared by :func:`batch_km` and :func:`analysis.interval_fit.critical`).
+
+    ``Ms`` (… × n, 0/1): members of each subset, records in time order (events first on a day);
+    ``es``: event flags broadcastable to ``Ms``. Returns ``N`` (at risk), ``D`` (events), ``S``
+    (survival after each record), ``V`` (Greenwood Σ d/[n(n − d)]), ``a`` (first record with
+    S ≤ 0.5), ``u`` (last event with S ≥ 0.55), ``l`` (first event with S ≤ 0.45), each with a
+    ``has_*`` flag.
+    """
+    N = np.cumsum(Ms[..., ::-1], -1)[..., ::-1]
+    D = Ms * es
+    with np.errstate(divide="ignore", invalid="ignore"):
+        S = np.cumprod(1.0 - np.where(N > 0, D / N, 0.0), -1)
+        V = np.cumsum(np.where(D > 0, D / (N * (N - D)), 0.0), -1)
+    reach = S <= 0.5 + KM_TOL
+    ev = D > 0
+    mu = ev & (S >= 0.55)
+    ml = ev & (S <= 0.45)
+    return {"N": N, "D": D, "S": S, "V": V, "has_a": reach.any(-1), "a": reach.argmax(-1),
+            "has_u": mu.any(-1), "u": S.shape[-1] - 1 - mu[..., ::-1].argmax(-1),
+            "has_l": ml.any(-1), "l": ml.argmax(-1)}
+
+
 def batch_km(T: np.ndarray, E: np.ndarray, M: np.ndarray, var_rows: dict, landmarks=(), dpm: float = 1.0):
     """Kaplan–Meier numbers of many subsets of many candidate data sets at once.
 
@@ -594,34 +627,22 @@ def batch_km(T: np.ndarray, E: np.ndarray, M: np.ndarray, var_rows: dict, landma
     K, n = T.shape
     order, ts, es = _sorted(T, E)
     Ms = M[:, order].transpose(1, 0, 2) if M.ndim == 2 else np.take_along_axis(M, order[:, None, :], 2)
-    N = np.cumsum(Ms[..., ::-1], -1)[..., ::-1]
-    D = Ms * es[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        S = np.cumprod(1.0 - np.where(N > 0, D / N, 0.0), -1)
-        V = np.cumsum(np.where(D > 0, D / (N * (N - D)), 0.0), -1)
-    L, P = S.shape[1], S.shape[2]
-    tol = 1e-9
+    km_ = km_paths(Ms, es[:, None, :])
+    N, D, S, V = km_["N"], km_["D"], km_["S"], km_["V"]
+    tol = KM_TOL
     tb = np.broadcast_to(ts[:, None, :], S.shape)
-
-    def at(A, idx):
-        return np.take_along_axis(A, idx[..., None], -1)[..., 0]
-
-    ma = S <= 0.5 + tol
-    has_a, a = ma.any(-1), ma.argmax(-1)
+    at = take_at
+    has_a, a = km_["has_a"], km_["a"]
     mb = S < 0.5 - tol
     has_b, b = mb.any(-1), mb.argmax(-1)
     last = np.where(Ms > 0, tb, -np.inf).max(-1)
     s_a, t_a = at(S, a), at(tb, a)
     med = np.where(np.abs(s_a - 0.5) < tol, (t_a + np.where(has_b, at(tb, b), last)) / 2.0, t_a)
     med = np.where(has_a, med, np.inf)
-    ev = D > 0
-    mu = ev & (S >= 0.55)
-    has_u = mu.any(-1)
-    u_idx = P - 1 - mu[..., ::-1].argmax(-1)
+    has_u, u_idx = km_["has_u"], km_["u"]
     u_t = np.where(has_u, at(tb, u_idx), 0.0)
     s_u = np.where(has_u, at(S, u_idx), 1.0)
-    ml = ev & (S <= 0.45)
-    has_l, l_idx = ml.any(-1), ml.argmax(-1)
+    has_l, l_idx = km_["has_l"], km_["l"]
     with np.errstate(divide="ignore", invalid="ignore"):
         se_s = np.where(s_a > 0, s_a * np.sqrt(at(V, a)), np.nan)
         f = (s_u - at(S, l_idx)) / ((at(tb, l_idx) - u_t) / dpm)

@@ -33,6 +33,10 @@ from . import recist
 from .paths import DAYS_PER_MONTH
 from .schema import label
 
+#: Time and event column of each time-to-event endpoint in the analysis data set (:func:`derive`).
+ENDPOINT_COLUMNS = {"os": ("os_months", "os_event"), "pfs": ("pfs_months", "pfs_event"),
+                    "dor": ("dor_months", "dor_event")}
+
 
 @dataclass(frozen=True)
 class DeriveOptions:

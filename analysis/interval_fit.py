@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from . import calibrate as C
+from .cohort import ENDPOINT_COLUMNS
 
 #: Score of an interval that is realisable (it is two published numbers).
 INTERVAL_WEIGHT = 2.0
@@ -166,24 +167,10 @@ def critical(t: np.ndarray, e: np.ndarray, Mk: np.ndarray) -> dict[str, np.ndarr
     the interval starts from day 0 with S = 1), ``coef`` and ``ok`` (the interval exists and the
     median is not on an exact 0.5 plateau).
     """
-    N = np.cumsum(Mk[..., ::-1], -1)[..., ::-1]
-    D = Mk * e
-    with np.errstate(divide="ignore", invalid="ignore"):
-        S = np.cumprod(1.0 - np.where(N > 0, D / N, 0.0), -1)
-        V = np.cumsum(np.where(D > 0, D / (N * (N - D)), 0.0), -1)
-    tol = 1e-9
-    P = S.shape[-1]
-
-    def at(A, idx):
-        return np.take_along_axis(A, idx[..., None], -1)[..., 0]
-
-    reach = S <= 0.5 + tol
-    has_a, a = reach.any(-1), reach.argmax(-1)
-    ev = D > 0
-    mu = ev & (S >= 0.55)
-    has_u, u = mu.any(-1), P - 1 - mu[..., ::-1].argmax(-1)
-    ml = ev & (S <= 0.45)
-    has_l, l_ = ml.any(-1), ml.argmax(-1)
+    k = C.km_paths(Mk, e)
+    S, V, at = k["S"], k["V"], C.take_at
+    has_a, a, has_u, u, has_l, l_ = k["has_a"], k["a"], k["has_u"], k["u"], k["has_l"], k["l"]
+    tol = C.KM_TOL
     s_a = at(S, a)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = s_a * np.sqrt(at(V, a))
@@ -589,12 +576,14 @@ def _interval_groups(analysis: pd.DataFrame):
     os_groups = {"survival.os": everyone}
     for var in C.SUB_LEVELS:
         os_groups.update(levels(var, f"subgroups.{var}"))
-    out = [("os_months", "os_event", os_groups)]
-    if "pfs_months" in analysis:
-        out.append(("pfs_months", "pfs_event",
+    out = [(*ENDPOINT_COLUMNS["os"], os_groups)]
+    pfs_time, pfs_event = ENDPOINT_COLUMNS["pfs"]
+    if pfs_time in analysis:
+        out.append((pfs_time, pfs_event,
                     {"survival.pfs": everyone, **levels("anlotinib_dose_mg", "survival.pfs_by_dose")}))
-    if "dor_months" in analysis:
-        out.append(("dor_months", "dor_event", {"survival.dor": analysis["dor_months"].notna().to_numpy()}))
+    dor_time, dor_event = ENDPOINT_COLUMNS["dor"]
+    if dor_time in analysis:
+        out.append((dor_time, dor_event, {"survival.dor": analysis[dor_time].notna().to_numpy()}))
     return out
 
 

@@ -11,7 +11,9 @@ from a typed-in text:
   the day gap the published half-width needs and the gap the cohort has;
 * a landmark rate: the cohort's Kaplan–Meier estimate, patients at risk and Greenwood variance
   Σ d/[n(n − d)] at the landmark against the variance the published interval implies (the interval
-  inverted with the run's ``rate_ci``);
+  inverted with the run's ``rate_ci``), and when that variance is larger than any curve with the
+  cohort's number of patients followed beyond the landmark can have, the most it allows
+  (:func:`max_followed_beyond`);
 * a log-rank p value: the cohort's chi-square against the chi-square the published p needs;
 * the median follow-up (median of the observed times): how many patients the cohort follows beyond
   the published median, against the half of the cohort that this needs;
@@ -34,12 +36,10 @@ from scipy.stats import chi2, norm
 
 from . import compare, fmt, km
 from .audit import is_flagged
+from .cohort import ENDPOINT_COLUMNS
 from .scorecard import reproduced_text
 from .targets import parse_bound
 
-#: Endpoint of a ``survival.<endpoint>`` key -> (time column, event column) of the analysis data.
-ENDPOINT_COLUMNS = {"os": ("os_months", "os_event"), "pfs": ("pfs_months", "pfs_event"),
-                    "dor": ("dor_months", "dor_event")}
 #: Variable of the by-dose PFS comparison of the text.
 DOSE_VARIABLE = "anlotinib_dose_mg"
 
@@ -62,6 +62,25 @@ def implied_greenwood(estimate: float, lower: float, upper: float, conf_type: st
     if conf_type == "plain":
         return float(((upper - lower) / (2 * z * estimate)) ** 2)
     raise ValueError(f"conf_type must be 'log-log', 'log' or 'plain', not {conf_type!r}")
+
+
+def max_followed_beyond(variance: float, n: int) -> int:
+    """Most patients a Kaplan–Meier curve of ``n`` can still follow beyond a landmark where its
+    Greenwood variance Σ d/[n(n − d)] is ``variance``.
+
+    Each event term is d/[m(m − d)] = Σ 1/[k(k − 1)] over k = m − d + 1 … m, and the ranges of k of
+    different event times do not overlap; with ``r`` patients followed beyond the landmark every
+    event leaves m − d ≥ r, so the variance is at most Σ_{k=r+1}^{n} 1/[k(k − 1)] = 1/r − 1/n.
+    A larger variance therefore needs r ≤ 1 / (variance + 1/n). NaN variance gives ``n``.
+
+    >>> max_followed_beyond(0.645, 68)  # the published 24-month PFS interval, 68 patients
+    1
+    >>> max_followed_beyond(0.0, 68)
+    68
+    """
+    if not (math.isfinite(variance) and variance > 0):
+        return int(n)
+    return min(int(n), int(math.floor(1.0 / (variance + 1.0 / n) + 1e-12)))
 
 
 def needed_chisq(p: float, df: int) -> float:
@@ -135,8 +154,14 @@ def _rate_reason(key: str, published: dict, a: pd.DataFrame, conf_type: str, con
     v = implied_greenwood(est / 100, lo / 100, up / 100, conf_type, conf_level)
     if not math.isfinite(v):
         return mine
-    return (mine + f"; the published {fmt.percent(est)}% ({fmt.percent(lo)}–{fmt.percent(up)}) implies "
-            f"{_num(v, 3)} ({'fewer' if v > _greenwood(r) else 'more'} patients at risk)")
+    why = (mine + f"; the published {fmt.percent(est)}% ({fmt.percent(lo)}–{fmt.percent(up)}) implies "
+           f"{_num(v, 3)} ({'fewer' if v > _greenwood(r) else 'more'} patients at risk)")
+    beyond, cap = int((d[time_col] > t_mo).sum()), max_followed_beyond(v, len(d))
+    if beyond > cap:  # a bound that holds for any curve of this many patients, not only the cohort's
+        why += (f", which any Kaplan–Meier curve of {len(d)} patients reaches only with at most {cap} followed "
+                f"beyond {t_mo:g} months (the variance is at most 1/r − 1/{len(d)} with r followed beyond); the "
+                f"cohort follows {beyond}")
+    return why
 
 
 def _logrank_reason(key: str, pub, a: pd.DataFrame) -> str:

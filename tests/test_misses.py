@@ -39,6 +39,37 @@ def test_implied_greenwood_inverts_the_rate_interval(conf_type):
     assert math.isnan(misses.implied_greenwood(0.5, 0.6, 0.7))  # not an interval around the estimate
 
 
+def test_max_followed_beyond_bounds_every_curve_and_is_attained():
+    """No Kaplan–Meier curve (ties included) has a larger Greenwood variance at a landmark than
+    1/r − 1/n with r patients followed beyond it, so the bound never rules out a real curve; and a
+    curve with one event at each of n, n − 1, …, r + 1 at risk attains it exactly."""
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(200):
+        n = int(rng.integers(5, 70))
+        t = np.round(rng.uniform(0.5, 30, n))  # whole months: many tied times
+        e = (rng.uniform(size=n) < rng.uniform(0.3, 1.0)).astype(int)
+        fit = km.kaplan_meier(t, e)
+        for lm in (6.0, 12.0, 24.0):
+            r = km.survival_at(fit, lm)
+            beyond = int((t > lm).sum())
+            if not (math.isfinite(r.estimate) and r.estimate > 0):
+                continue
+            v = misses._greenwood(r)
+            if beyond:
+                assert v <= 1 / beyond - 1 / n + 1e-12
+            assert misses.max_followed_beyond(v, n) >= beyond
+            checked += 1
+    assert checked > 300
+    for n, r in ((68, 1), (68, 5), (22, 3)):
+        t = np.concatenate((np.linspace(1.0, 30.0, n - r), np.full(r, 40.0)))  # deaths until r remain
+        e = np.concatenate((np.ones(n - r, int), np.zeros(r, int)))
+        v = misses._greenwood(km.survival_at(km.kaplan_meier(t, e), 35.0))
+        assert v == pytest.approx(1 / r - 1 / n, rel=1e-12)
+        assert misses.max_followed_beyond(v, n) == r
+        assert misses.max_followed_beyond(v * 1.01, n) == r - 1
+
+
 def test_needed_chisq_is_the_upper_tail():
     for p, df in ((0.031, 1), (0.2, 2), (0.5, 3)):
         assert chi2.sf(misses.needed_chisq(p, df), df) == pytest.approx(p, rel=1e-12)
@@ -84,6 +115,11 @@ def test_every_miss_has_a_reason_computed_from_the_data(committed, tmp_path):
     if status["survival.pfs.rate_24.estimate"] != "exact":
         at_risk = km.survival_at(fit, 24.0).n_risk
         assert f"with {at_risk} at risk" in reason["survival.pfs.rate_24.estimate"]
+        beyond24 = int((a["pfs_months"] > 24.0).sum())
+        cap = misses.max_followed_beyond(misses.implied_greenwood(0.092, 0.010, 0.292), len(a))
+        if beyond24 > cap:  # the published interval's variance caps who can be followed beyond 24 months
+            assert (f"only with at most {cap} followed beyond 24 months" in reason["survival.pfs.rate_24.estimate"]
+                    and f"the cohort follows {beyond24}" in reason["survival.pfs.rate_24.estimate"])
     beyond = int((a["os_months"] > 12.5).sum())
     if status["survival.followup.median"] != "exact":
         assert f"{beyond} patients have a time beyond 12.5 months" in reason["survival.followup.median"]

@@ -319,7 +319,7 @@ why = misses.explain_misses(card, published, a, paper_audit, intervals, days_per
 res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced exactly, "
           "and why (computed from the analysed data and the published numbers).",
           data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
-          widths=(10, 3, 3, 3, 10))
+          widths=(12, 3, 3, 3, 9))
 card_disp
 '''),
         ("code", "res.write()"),
