@@ -65,8 +65,8 @@ def implied_greenwood(estimate: float, lower: float, upper: float, conf_type: st
 
 
 def max_followed_beyond(variance: float, n: int) -> int:
-    """Most patients a Kaplan–Meier curve of ``n`` can still follow beyond a landmark where its
-    Greenwood variance Σ d/[n(n − d)] is ``variance``.
+    """Most patients a Kaplan–Meier curve of ``n`` patients can still follow beyond a landmark where
+    its Greenwood variance Σ d/[m(m − d)] (``m`` at risk, ``d`` events at each event time) is ``variance``.
 
     Each event term is d/[m(m − d)] = Σ 1/[k(k − 1)] over k = m − d + 1 … m, and the ranges of k of
     different event times do not overlap; with ``r`` patients followed beyond the landmark every
