@@ -58,6 +58,8 @@ Method
    times the whole days between two deaths): it swaps baseline values until the needed day gaps
    exist and do not conflict, then sets those death days with a small integer program that keeps
    the order of every record (so medians, log-rank tests and the Cox model do not change).
+   It ends with a polish: one variable at a time, swaps scored by the numbers that print as
+   published with the days now fixed, and the integer program again.
    Each chain runs both stages; the chain with the fewest missed numbers is kept.
 6. **Raw tables.** The state is written back in the raw hospital-export form:
    treatment starts (patients alive at the cutoff are followed to it; the others
@@ -94,7 +96,7 @@ from .paths import DAYS_PER_MONTH
 
 DEFAULT_SEED = 20250120
 DEFAULT_STEPS = 9000
-DEFAULT_INTERVAL_STEPS = 4500  # steps of the interval stage (analysis.interval_fit)
+DEFAULT_INTERVAL_STEPS = 4500  # membership steps of the interval stage (analysis.interval_fit)
 Z = 1.959963984540054
 FAR_CENSORED = 8  # candidate days drawn anywhere in range for a censored follow-up (see anneal)
 FU_RANGE_MONTHS = (1.1, 31.5)  # the published follow-up range (printed to 0.1 month)

@@ -37,6 +37,13 @@ Method
    movable death days: order kept, day ranges kept, as many intervals as possible in their windows
    (one 0/1 variable per interval), then the least total movement. The constraint matrix is
    made of differences, so the solution is exact and the same on every run.
+4. **Polish** (:func:`polish_memberships`, ``POLISH_ROUNDS`` times, each followed by the integer
+   program again). With the days set, one variable at a time anneals swaps of its values scored by
+   what actually prints: its own medians, intervals and p value, and the Cox and PFS-by-dose
+   numbers it feeds (:class:`_VariableScore`). The union–find of step 2 only knows whether a day
+   gap *could* be made; here a swap that puts an interval's factor onto the lattice of the days
+   already there, or a p value onto its published digits, counts directly. Each variable keeps its
+   best coding, so none ends with a lower score.
 
 Deterministic: a seeded ``numpy.random.Generator`` drives every choice; the integer program is
 solved exactly.
@@ -58,6 +65,14 @@ INTERVAL_WEIGHT = 2.0
 KEEP_VARIABLES = ("anlotinib_dose_mg",)
 #: Weight of the smooth tie-breaking terms.
 SMOOTH_WEIGHT = 0.05
+#: Weight, in the polish, of a Table 2 median or log-rank p value against one interval bound.
+HEADLINE_WEIGHT = 3.0
+#: Rounds of the polish (:func:`polish_memberships`, then :func:`place_days` again) after the first
+#: placement of the days. A second round finds a few more swaps but costs the time budget, and
+#: traded Table 2 medians for interval bounds when the first stage had fewer steps.
+POLISH_ROUNDS = 1
+#: Membership steps (:func:`fit_memberships`) per polish step of each variable: 4500 give 300.
+POLISH_RATIO = 15
 
 
 # ----------------------------------------------------------------------------- targets
@@ -305,6 +320,33 @@ class _Problem:
         return out
 
 
+def _swaps(codes: np.ndarray, X: np.ndarray, locked: np.ndarray, cox_j: int | None, rng: np.random.Generator,
+           k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``k`` random swaps of one variable's values between two patients of different levels.
+
+    Returns ``pairs`` (K − 1 × 2), the K candidate codings (row 0: no change) and their Cox designs
+    (column ``cox_j`` swapped too, if the variable is a covariate); ``locked`` patients keep theirs.
+    """
+    n = codes.size
+    I, J = rng.integers(0, n, 3 * k), rng.integers(0, n, 3 * k)
+    keep = (codes[I] != codes[J]) & ~locked[I] & ~locked[J]
+    pairs = np.column_stack((I[keep], J[keep]))[:k]
+    K = pairs.shape[0] + 1
+    ar = np.arange(1, K)
+    CK = np.repeat(codes[None], K, 0)
+    CK[ar, pairs[:, 0]], CK[ar, pairs[:, 1]] = codes[pairs[:, 1]], codes[pairs[:, 0]]
+    Xc = np.repeat(X[None], K, 0)
+    if cox_j is not None:
+        Xc[ar, pairs[:, 0], cox_j], Xc[ar, pairs[:, 1], cox_j] = X[pairs[:, 1], cox_j], X[pairs[:, 0], cox_j]
+    return pairs, CK, Xc
+
+
+def _heat_bath(scores: np.ndarray, temp: float, rng: np.random.Generator) -> int:
+    """A candidate drawn with probability ∝ exp(score / temp)."""
+    w = np.exp((scores - scores.max()) / temp)
+    return min(int(np.searchsorted(np.cumsum(w), rng.uniform() * w.sum(), side="right")), scores.size - 1)
+
+
 def _exact_count(obj: C.Objective, comp: str, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Published numbers of ``comp`` that print as published, each weighted as in the first stage but
     at least 1 (a number the paper contradicts still counts on the scorecard when it prints: the
@@ -407,21 +449,13 @@ def fit_memberships(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np
         locked[[i for i, c in s.pin_cov if c == col]] = True
         if col in C.CASE_COLUMNS:
             locked[s.case] = True
-        I, J = rng.integers(0, n, 3 * k), rng.integers(0, n, 3 * k)
-        keep = (codes[I] != codes[J]) & ~locked[I] & ~locked[J]
-        pairs = np.column_stack((I[keep], J[keep]))[:k]
+        pairs, CK, Xc = _swaps(codes, X, locked, cox_col.get(var), rng, k)
         K = pairs.shape[0] + 1
         ar = np.arange(1, K)
-        CK = np.repeat(codes[None], K, 0)
-        CK[ar, pairs[:, 0]], CK[ar, pairs[:, 1]] = codes[pairs[:, 1]], codes[pairs[:, 0]]
         rows = obj.var_rows[var]
         Mc = np.repeat(M[None], K, 0)
         Mc[ar[:, None], rows[None, :], pairs[:, :1]] = M[rows][:, pairs[:, 1]].T
         Mc[ar[:, None], rows[None, :], pairs[:, 1:]] = M[rows][:, pairs[:, 0]].T
-        Xc = np.repeat(X[None], K, 0)
-        if var in cox_col:
-            j = cox_col[var]
-            Xc[ar, pairs[:, 0], j], Xc[ar, pairs[:, 1], j] = X[pairs[:, 1], j], X[pairs[:, 0], j]
         grp = P.groups(var, CK)
         sides = side(CK, var, Mc, Xc)
         other = sum(x for v, x in side_cur.items() if v != var)
@@ -436,8 +470,7 @@ def fit_memberships(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np
         for c in range(K):
             e, m, d = parts(grp, c)
             scores[c] = score(e + after, meds0 + m, dist0 + d, other + sides[c], head)
-        w = np.exp((scores - scores.max()) / temp)
-        pick = min(int(np.searchsorted(np.cumsum(w), rng.uniform() * w.sum(), side="right")), K - 1)
+        pick = _heat_bath(scores, temp, rng)
         if pick > 0:
             i, j = (int(x) for x in pairs[pick - 1])
             raw = s.cov[col]
@@ -514,11 +547,170 @@ def place_days(s: C.State, obj: C.Objective, targets: pd.DataFrame, time_limit: 
     return out
 
 
+# ----------------------------------------------------------------------------- stage 2c: polish
+class _VariableScore:
+    """Published numbers of one Table 2 variable that print as published, for K candidate codings.
+
+    The variable's medians, intervals and log-rank p (and a bound such as "p < 0.20"), the Cox model's
+    numbers if the variable is one of its covariates and the PFS-by-dose numbers for the dose: every
+    number the scorecard counts, weighted as :func:`_exact_count` (at least 1, so a number the paper
+    contradicts still counts when it prints) and medians and p values ``HEADLINE_WEIGHT`` times (no
+    pair of interval bounds is worth a median or a p value the text quotes), minus a small smooth
+    distance for the others.
+    """
+
+    def __init__(self, s: C.State, obj: C.Objective, var: str):
+        self.s, self.obj, self.var = s, obj, var
+        self.nlev = len(C.SUB_LEVELS[var])
+        rows = [int(r) for r in obj.var_rows[var]]
+        L, width = obj.n_rows, self.nlev + 1
+        sp = obj.spec["os"]
+        take, keep = [], []
+        for j, (key, col) in enumerate(zip(sp["keys"], sp["take"])):
+            if not key.startswith(f"subgroups.{var}."):
+                continue
+            stat, row = divmod(int(col), L)
+            keep.append(j)
+            take.append(3 * width if stat == 3 else stat * width + 1 + rows.index(row))
+        self.keys = [sp["keys"][j] for j in keep]
+        self.take, self.pub, self.h = np.array(take, int), sp["pub"][keep], sp["h"][keep]
+        # a median or p value outweighs an interval (two bounds), which depends on the median anyway
+        self.w = np.maximum(sp["w"][keep], 1.0) * np.array(
+            [HEADLINE_WEIGHT if k.endswith((".median", ".p")) else 1.0 for k in self.keys])
+        self.aimed = sp["w"][keep] >= 1.0  # the numbers the paper does not contradict
+        own = [(bound, wb) for key, bound, wb, _ in sp["bounds"] if key == f"subgroups.{var}.p"]
+        self.bounds = [(bound, max(wb, 1.0)) for bound, wb in own]
+        self.aimed_bounds = [bound for bound, wb in own if wb >= 1.0]
+        comps = obj.components()
+        self.comps = [c for c in (("cox",) if var in obj.cox_vars else ()) + (
+            ("pfs",) if var == "anlotinib_dose_mg" else ()) if c in comps]
+
+    def prints(self, codes: np.ndarray) -> dict[str, bool]:
+        """Which of the variable's own published numbers (``keys``) print as published (one coding)."""
+        src = self._own(codes[None])
+        with np.errstate(invalid="ignore"):
+            ok = np.abs(src[0, self.take] - self.pub) < self.h * (1 - 1e-9)
+        return dict(zip(self.keys, ok.tolist()))
+
+    def complete(self, codes: np.ndarray) -> bool:
+        """Whether every number of the variable's own Table 2 rows that the paper does not contradict
+        prints as published (one coding)."""
+        ok = np.array(list(self.prints(codes).values()), bool)
+        p = self._own(codes[None])[:, -1]
+        return bool(np.all(ok | ~self.aimed) and all(self._bound_ok(p, b)[0] for b in self.aimed_bounds))
+
+    @staticmethod
+    def _bound_ok(p: np.ndarray, bound: str) -> np.ndarray:
+        from .scorecard import _satisfies
+
+        return np.array([math.isfinite(x) and _satisfies(x, bound) for x in p])
+
+    def _own(self, codes: np.ndarray) -> np.ndarray:
+        """K × columns: medians, bounds (months) and log-rank p of the variable's levels."""
+        s, obj = self.s, self.obj
+        K, n = codes.shape
+        Mk = np.concatenate([np.ones((K, 1, n)), (codes[:, None, :] == np.arange(self.nlev)[None, :, None])], 1)
+        T = np.broadcast_to(s.os_d.astype(float), (K, n)).copy()
+        r = C.batch_km(T, s.dead.astype(float), Mk.astype(float), {self.var: np.arange(1, self.nlev + 1)}, (),
+                       obj.dpm)
+        return np.column_stack((r["median"] / obj.dpm, r["lower"] / obj.dpm, r["upper"] / obj.dpm, r["p"]))
+
+    def __call__(self, codes: np.ndarray, X: np.ndarray) -> np.ndarray:
+        s, obj = self.s, self.obj
+        K, n = codes.shape
+        src = self._own(codes)
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(src[:, self.take] - self.pub) / self.h
+        ok = diff < 1 - 1e-9
+        score = (ok * self.w).sum(1) - SMOOTH_WEIGHT * np.where(
+            ok, 0.0, np.log1p(np.where(np.isfinite(diff), diff, 1e4))).sum(1)
+        for bound, wb in self.bounds:
+            score += wb * self._bound_ok(src[:, -1], bound)
+        if self.comps:
+            cand = C.Candidates(np.broadcast_to(s.os_d, (K, n)), np.broadcast_to(s.pfs_d, (K, n)),
+                                np.broadcast_to(s.fr_d, (K, n)), self._dose_rows(codes), X, np.ones(K, bool))
+            for comp in self.comps:
+                _, src_c = obj.loss(s, comp, cand)
+                hit, dist = _exact_count(obj, comp, src_c)
+                score += hit - SMOOTH_WEIGHT * dist
+        return score
+
+    def _dose_rows(self, codes: np.ndarray) -> np.ndarray:
+        """The membership matrix the PFS component reads (its dose rows; the rest is not used)."""
+        K, n = codes.shape
+        M = np.zeros((K, self.obj.n_rows, n))
+        M[:, 0] = 1.0
+        if self.var == "anlotinib_dose_mg":
+            for j, r in enumerate(self.obj.var_rows[self.var]):
+                M[:, r] = codes == j
+        return M
+
+
+def polish_memberships(s: C.State, obj: C.Objective, rng: np.random.Generator, steps: int = 300,
+                       k: int = 48, t0: float = 1.0, t1: float = 0.02, variables=None, log=None) -> C.State:
+    """Swap one variable's values at a time towards the numbers that print as published (stage 2c).
+
+    After :func:`place_days` the days are final; what the first two stages leave is mostly a matter
+    of who is in which group: a swap that moves an interval's factor onto the lattice of the days
+    already there, or a log-rank p value onto its published digits. Each Table 2 variable in turn
+    with a number of its own rows still missed gets ``steps`` heat-bath steps over ``k`` random swaps
+    of its raw values between two patients (marginal counts kept; the case patient keeps her
+    characteristics; the dose groups, which also carry the PFS-by-dose analysis, are kept as in
+    :func:`fit_memberships`), scored by :class:`_VariableScore`; the variable keeps the best coding
+    seen, so no variable ends with a lower score than it started with. ``variables``: the Table 2
+    variables to visit (default: all, in order). Returns a copy; days do not change.
+    """
+    s = s.copy()
+    age_cut = float(obj.params["age_cut"])
+    n = s.os_d.size
+    cox_col = {v: j for j, v in enumerate(obj.cox_vars)}
+    for var in variables or C.SUB_LEVELS:
+        if var in KEEP_VARIABLES:
+            continue
+        col = C.RAW_OF.get(var, var)
+        g = C._groups(s.cov, age_cut)
+        scorer = _VariableScore(s, obj, var)
+        codes = g[var]
+        if scorer.complete(codes):
+            continue
+        _, X = obj.design(g, s.cov)
+        _refit_beta(s, obj, X)
+        cur = float(scorer(codes[None], X[None])[0])
+        start, best = cur, (cur, s.cov[col].copy())
+        locked = np.zeros(n, bool)
+        if col in C.CASE_COLUMNS:
+            locked[s.case] = True
+        for step in range(steps):
+            temp = t0 * (t1 / t0) ** (step / max(steps - 1, 1))
+            pairs, CK, Xc = _swaps(codes, X, locked, cox_col.get(var), rng, k)
+            scores = scorer(CK, Xc)
+            pick = _heat_bath(scores, temp, rng)
+            if pick > 0:
+                i, j = (int(x) for x in pairs[pick - 1])
+                raw = s.cov[col]
+                raw[i], raw[j] = raw[j], raw[i]
+                codes, X = CK[pick].copy(), Xc[pick].copy()
+                if var in cox_col:
+                    _refit_beta(s, obj, X)
+            cur = float(scores[pick])
+            if cur > best[0] + 1e-12:
+                best = (cur, s.cov[col].copy())
+        s.cov[col] = best[1]
+        if log is not None:
+            log(f"polish {var}: score {start:.2f} -> {best[0]:.2f}")
+    return s
+
+
 def refine(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np.random.Generator,
            steps: int = 4500, k: int = 80, log=None) -> C.State:
-    """Stage 2: memberships towards realisable intervals, then the days that realise them."""
+    """Stage 2: memberships towards realisable intervals, the days that realise them, then a polish
+    of the memberships against the numbers as they print (one polish step per ``POLISH_RATIO``
+    membership steps, per variable)."""
     s = fit_memberships(s, obj, targets, rng, steps=steps, k=k, log=log)
-    return place_days(s, obj, targets)
+    s = place_days(s, obj, targets)
+    for _ in range(POLISH_ROUNDS):
+        s = place_days(polish_memberships(s, obj, rng, steps=max(steps // POLISH_RATIO, 1), log=log), obj, targets)
+    return s
 
 
 # ----------------------------------------------------------------------------- explaining the misses

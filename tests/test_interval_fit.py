@@ -196,3 +196,65 @@ def test_explain_agrees_with_the_scorecard():
     n = ex[ex["key"].str.startswith(("survival.os", "subgroups."))]["status"].value_counts()
     assert f"{n['prints']} print as published" in text and "window of 0.3 day" in text
     assert F.explain_text(ex[ex["status"] == "prints"], 30.0).startswith("All ")
+
+
+def test_variable_score_counts_what_the_scorecard_counts():
+    """The polish scores a variable's own Table 2 numbers exactly as the scorecard classifies them."""
+    raw = read_cohort(SYNTHETIC_DIR)
+    tables = {k: v.drop(columns=["_row"], errors="ignore") for k, v in raw.tables.items()}
+    card, _ = C.score(tables)
+    is_bound = card["published"].astype(str).str.startswith(("<", ">"))
+    status = dict(zip(card["key"][~is_bound], card["status"][~is_bound]))
+    bound_status = dict(zip(card["key"][is_bound], card["status"][is_bound]))
+    obj = C.Objective(load_targets())
+    s = C.state_from_tables(tables, obj.dpm)
+    g = C._groups(s.cov, float(obj.params["age_cut"]))
+    seen = 0
+    for var in C.SUB_LEVELS:
+        sc = F._VariableScore(s, obj, var)
+        for key, ok in sc.prints(g[var]).items():
+            assert ok == (status[key] == "exact"), key
+            seen += 1
+        complete = all(status[key] == "exact" for key, aimed in zip(sc.keys, sc.aimed) if aimed)
+        # a bound such as "p < 0.20" the paper does not contradict: exact when it holds
+        b = bound_status.get(f"subgroups.{var}.p")
+        complete &= b in (None, "exact", "inconsistent in paper")
+        assert sc.complete(g[var]) == complete, var
+    # every published Table 2 number: median and bounds of the 29 levels and the 13 log-rank p values
+    table2 = [k for k in status if k.startswith("subgroups.") and not k.startswith("subgroups.cox.")]
+    assert seen == len(table2) == 3 * 29 + 13
+
+
+def test_polish_repairs_a_broken_variable_and_keeps_the_rest(committed_state):
+    s, obj = committed_state
+    age_cut = float(obj.params["age_cut"])
+    g = C._groups(s.cov, age_cut)
+    sc = F._VariableScore(s, obj, "sex")
+    _, X = obj.design(g, s.cov)
+    before = float(sc(g["sex"][None], X[None])[0])
+    # swap the sexes of a man and a woman so that fewer of the sex rows print
+    raw = s.cov["sex"]
+    broken = None
+    for i, j in zip(*np.nonzero(raw[:, None] < raw[None, :])):
+        b = s.copy()
+        b.cov["sex"][i], b.cov["sex"][j] = raw[j], raw[i]
+        gb = C._groups(b.cov, age_cut)
+        if sum(F._VariableScore(b, obj, "sex").prints(gb["sex"]).values()) < sum(sc.prints(g["sex"]).values()):
+            broken = b
+            break
+    assert broken is not None
+    gb = C._groups(broken.cov, age_cut)
+    low = float(F._VariableScore(broken, obj, "sex")(gb["sex"][None], obj.design(gb, broken.cov)[1][None])[0])
+    assert low < before
+    out = F.polish_memberships(broken, obj, np.random.default_rng(2), steps=120, k=48, variables=["sex", "anlotinib_dose_mg"])
+    go = C._groups(out.cov, age_cut)
+    after = float(F._VariableScore(out, obj, "sex")(go["sex"][None], obj.design(go, out.cov)[1][None])[0])
+    assert after > low
+    assert (out.os_d == broken.os_d).all() and (out.pfs_d == broken.pfs_d).all()
+    for col in C.SWAP_COLUMNS:
+        assert sorted(map(str, out.cov[col])) == sorted(map(str, broken.cov[col])), col
+        if col != "sex":
+            assert (out.cov[col] == broken.cov[col]).all(), col  # only the visited variable moves
+    assert out.cov["sex"][s.case] == s.cov["sex"][s.case]
+    again = F.polish_memberships(broken, obj, np.random.default_rng(2), steps=120, k=48, variables=["sex"])
+    assert (again.cov["sex"] == out.cov["sex"]).all()
