@@ -39,8 +39,8 @@ Method
    made of differences, so the solution is exact and the same on every run.
 4. **Polish** (:func:`polish_memberships`, ``POLISH_ROUNDS`` times, each followed by the integer
    program again). With the days set, one variable at a time anneals swaps of its values scored by
-   what actually prints: its own medians, intervals and p value, and the Cox and PFS-by-dose
-   numbers it feeds (:class:`_VariableScore`). The union–find of step 2 only knows whether a day
+   what actually prints: its own medians, intervals and p value, and the Cox numbers it feeds
+   (:class:`_VariableScore`; the dose groups stay as they are). The union–find of step 2 only knows whether a day
    gap *could* be made; here a swap that puts an interval's factor onto the lattice of the days
    already there, or a p value onto its published digits, counts directly. Each variable keeps its
    best coding, so none ends with a lower score.
@@ -551,9 +551,8 @@ def place_days(s: C.State, obj: C.Objective, targets: pd.DataFrame, time_limit: 
 class _VariableScore:
     """Published numbers of one Table 2 variable that print as published, for K candidate codings.
 
-    The variable's medians, intervals and log-rank p (and a bound such as "p < 0.20"), the Cox model's
-    numbers if the variable is one of its covariates and the PFS-by-dose numbers for the dose: every
-    number the scorecard counts, weighted as :func:`_exact_count` (at least 1, so a number the paper
+    The variable's medians, intervals and log-rank p (and a bound such as "p < 0.20") and the Cox
+    model's numbers if the variable is one of its covariates: every number the scorecard counts, weighted as :func:`_exact_count` (at least 1, so a number the paper
     contradicts still counts when it prints) and medians and p values ``HEADLINE_WEIGHT`` times (no
     pair of interval bounds is worth a median or a p value the text quotes), minus a small smooth
     distance for the others.
@@ -581,9 +580,7 @@ class _VariableScore:
         own = [(bound, wb) for key, bound, wb, _ in sp["bounds"] if key == f"subgroups.{var}.p"]
         self.bounds = [(bound, max(wb, 1.0)) for bound, wb in own]
         self.aimed_bounds = [bound for bound, wb in own if wb >= 1.0]
-        comps = obj.components()
-        self.comps = [c for c in (("cox",) if var in obj.cox_vars else ()) + (
-            ("pfs",) if var == "anlotinib_dose_mg" else ()) if c in comps]
+        self.cox = var in obj.cox_vars and "cox" in obj.components()
 
     def prints(self, codes: np.ndarray) -> dict[str, bool]:
         """Which of the variable's own published numbers (``keys``) print as published (one coding)."""
@@ -595,9 +592,10 @@ class _VariableScore:
     def complete(self, codes: np.ndarray) -> bool:
         """Whether every number of the variable's own Table 2 rows that the paper does not contradict
         prints as published (one coding)."""
-        ok = np.array(list(self.prints(codes).values()), bool)
-        p = self._own(codes[None])[:, -1]
-        return bool(np.all(ok | ~self.aimed) and all(self._bound_ok(p, b)[0] for b in self.aimed_bounds))
+        src = self._own(codes[None])
+        with np.errstate(invalid="ignore"):
+            ok = np.abs(src[0, self.take] - self.pub) < self.h * (1 - 1e-9)
+        return bool(np.all(ok | ~self.aimed) and all(self._bound_ok(src[:, -1], b)[0] for b in self.aimed_bounds))
 
     @staticmethod
     def _bound_ok(p: np.ndarray, bound: str) -> np.ndarray:
@@ -626,24 +624,13 @@ class _VariableScore:
             ok, 0.0, np.log1p(np.where(np.isfinite(diff), diff, 1e4))).sum(1)
         for bound, wb in self.bounds:
             score += wb * self._bound_ok(src[:, -1], bound)
-        if self.comps:
+        if self.cox:  # the Cox fits read the times and the design only (no memberships)
             cand = C.Candidates(np.broadcast_to(s.os_d, (K, n)), np.broadcast_to(s.pfs_d, (K, n)),
-                                np.broadcast_to(s.fr_d, (K, n)), self._dose_rows(codes), X, np.ones(K, bool))
-            for comp in self.comps:
-                _, src_c = obj.loss(s, comp, cand)
-                hit, dist = _exact_count(obj, comp, src_c)
-                score += hit - SMOOTH_WEIGHT * dist
+                                np.broadcast_to(s.fr_d, (K, n)), np.ones((1, n)), X, np.ones(K, bool))
+            _, src_c = obj.loss(s, "cox", cand)
+            hit, dist = _exact_count(obj, "cox", src_c)
+            score += hit - SMOOTH_WEIGHT * dist
         return score
-
-    def _dose_rows(self, codes: np.ndarray) -> np.ndarray:
-        """The membership matrix the PFS component reads (its dose rows; the rest is not used)."""
-        K, n = codes.shape
-        M = np.zeros((K, self.obj.n_rows, n))
-        M[:, 0] = 1.0
-        if self.var == "anlotinib_dose_mg":
-            for j, r in enumerate(self.obj.var_rows[self.var]):
-                M[:, r] = codes == j
-        return M
 
 
 def polish_memberships(s: C.State, obj: C.Objective, rng: np.random.Generator, steps: int = 300,
