@@ -774,7 +774,8 @@ def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
     n = ex["status"].value_counts().to_dict()
     total, prints = len(ex), n.get("prints", 0)
     if prints == total:
-        return f"All {total} published median intervals of overall survival and Table 2 print as published."
+        return (f"All {total} published median intervals of overall survival and of the paper's Table 2 "
+                "(subgroups) print as published.")
     parts = []
     if n.get("lattice"):
         parts.append(f"for {n['lattice']} no whole number of days gives the published half-width with this "
@@ -787,7 +788,8 @@ def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
         parts.append(f"{n['median']} have their median off the published day")
     if n.get("undefined"):
         parts.append(f"{n['undefined']} have no interval (no death after S falls to 0.45)")
-    return (f"Of the {total} published median intervals of overall survival and Table 2, {prints} print as "
+    return (f"Of the {total} published median intervals of overall survival and of the paper's Table 2 "
+            f"(subgroups), {prints} print as "
             "published. A symmetric (SPSS) interval's half-width is a factor fixed by the order of the records "
             "times the days between two deaths (the last with S ≥ 0.55 and the first with S ≤ 0.45), and the "
             f"published bounds (two decimals of a month) leave it a window of {0.01 * days_per_month:.2g} day, "

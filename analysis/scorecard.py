@@ -148,14 +148,15 @@ def scorecard(targets: pd.DataFrame, reproduced: Mapping[str, float], audit: pd.
 
 
 def section_of(key: str) -> str:
-    """Scorecard section: the first key component; Table 2 medians/p-values apart from the Cox model.
+    """Scorecard section: the first key component; the subgroup medians, intervals and log-rank p values
+    of the paper's Table 2 apart from its Cox model.
 
     >>> section_of("subgroups.cox.ecog_group.hr"), section_of("subgroups.sex.male.median")
-    ('subgroups (Cox model)', 'subgroups (Table 2 medians)')
+    ('subgroups (Cox model)', 'subgroups (medians, log-rank)')
     """
     parts = key.split(".")
     if parts[0] == "subgroups":
-        return "subgroups (Cox model)" if len(parts) > 1 and parts[1] == "cox" else "subgroups (Table 2 medians)"
+        return "subgroups (Cox model)" if len(parts) > 1 and parts[1] == "cox" else "subgroups (medians, log-rank)"
     return parts[0]
 
 

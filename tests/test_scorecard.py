@@ -93,11 +93,11 @@ def test_summarise_sections(targets, audit):
     s = summarise(card)
     assert list(s.columns) == list(STATUSES) + ["total"]
     assert s.loc["overall", "total"] == len(card)
-    assert {"cohort", "response", "survival", "safety", "subgroups (Table 2 medians)",
+    assert {"cohort", "response", "survival", "safety", "subgroups (medians, log-rank)",
             "subgroups (Cox model)"} <= set(s.index)
     assert s.loc["survival", "exact"] == 1 and s.loc["subgroups (Cox model)", "exact"] == 1
     assert s.drop(index="overall")["total"].sum() == len(card)
-    assert section_of("subgroups.sex.p") == "subgroups (Table 2 medians)"
+    assert section_of("subgroups.sex.p") == "subgroups (medians, log-rank)"
 
 
 def test_not_reached_reproduction_is_off_not_a_crash():
