@@ -31,6 +31,11 @@ Checks (``check`` column of :func:`audit_paper`)
 ``median CI time unit``     the median at the CI centre is a whole or half number of days under the
                             days-per-month that fits most triples (:func:`infer_days_per_month`)
 
+The pairwise Cox checks say which numbers of a row disagree; :func:`cox_together` says how many of
+a row's HR, bounds and p one Cox model can still print together (a linear program in the log-HR and
+its se, :func:`cox_printable_sets`). The scorecard gives it as the reason for a contradicted Cox
+number, and :func:`findings_text` in words.
+
 Examples
 --------
 >>> from analysis.targets import load_targets
@@ -673,6 +678,146 @@ def check_cox_information(targets: pd.DataFrame, coding: dict[str, tuple[float, 
     return rows
 
 
+#: The four numbers of a Cox row, in the order they are printed.
+COX_NUMBERS = ("hr", "lower", "upper", "p")
+_SE_CAP = 20.0  # an se beyond this is no model anyone prints; it bounds the linear programs
+
+
+def _cox_half_planes(name: str, value: float, decimals: int, level: float) -> list[tuple[float, float, float]]:
+    """The rounding window of one printed Cox number as half-planes ``a·b + c·se <= d`` in (b, se).
+
+    ``b`` is the log-HR and ``se`` its standard error; the number prints as ``value`` exactly when
+    its true value lies within half a unit of the last digit (the edge itself excluded, which the
+    caller's strict margin takes care of). For ``p`` the sign of ``b`` is fixed by the caller (two
+    calls, ``name`` ``"p+"`` and ``"p-"``).
+    """
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    h = half_unit(decimals)
+    lo, hi = value - h, value + h
+    rows: list[tuple[float, float, float]] = []
+    if name in ("hr", "lower", "upper"):  # ln(lo) <= b + k·z·se < ln(hi), k = 0, -1, +1
+        k = {"hr": 0.0, "lower": -1.0, "upper": 1.0}[name]
+        rows.append((1.0, k * z, math.log(hi)))
+        if lo > 0:
+            rows.append((-1.0, -k * z, -math.log(lo)))
+        return rows
+    # p = 2(1 - Φ(|b|/se)) in [lo, hi)  <=>  t_min·se <= |b| <= t_max·se
+    t_min = float(stats.norm.isf(min(hi, 1.0) / 2))
+    t_max = float(stats.norm.isf(lo / 2)) if lo > 0 else math.inf
+    sign = 1.0 if name == "p+" else -1.0  # sign·b = |b|
+    rows.append((-sign, t_min, 0.0))  # |b| >= t_min·se
+    if math.isfinite(t_max):
+        rows.append((sign, -t_max, 0.0))  # |b| <= t_max·se
+    else:
+        rows.append((-sign, 0.0, 0.0))  # only the sign
+    return rows
+
+
+def cox_numbers_feasible(printed: dict[str, tuple[float, int]], se_min: float, level: float = 0.95) -> bool:
+    """Whether one Cox coefficient can print all of ``printed`` at once.
+
+    ``printed`` maps some of :data:`COX_NUMBERS` to ``(value, decimals)``. The HR is ``exp(b)``,
+    the bounds ``exp(b ∓ z·se)`` and the p the two-sided Wald p ``2(1 − Φ(|b|/se))``, with
+    ``se >= se_min`` (:func:`cox_se_min`). Every rounding window is a pair of half-planes in
+    ``(b, se)`` (for the p, on each side of ``b = 0``), so the question is whether a polygon has an
+    interior point: a linear program that maximises the smallest slack (exact, no grid).
+
+    >>> ecog = {"hr": (0.60, 2), "lower": (0.37, 2), "upper": (0.90, 2), "p": (0.031, 3)}
+    >>> cox_numbers_feasible({k: ecog[k] for k in ("upper", "p")}, 0.3015)
+    True
+    >>> cox_numbers_feasible({k: ecog[k] for k in ("hr", "p")}, 0.3015)
+    False
+    """
+    from scipy.optimize import linprog
+
+    names = [n for n in COX_NUMBERS if n in printed]
+    signs = ("p+", "p-") if "p" in names else (None,)
+    for sign in signs:
+        rows = []
+        for n in names:
+            v, d = printed[n]
+            rows += _cox_half_planes(sign if n == "p" else n, float(v), int(d), level)
+        # variables (b, se, slack): maximise slack subject to a·b + c·se + slack <= d
+        A = [[a, c, 1.0] for a, c, _ in rows]
+        ub = [d for _, _, d in rows]
+        res = linprog(c=[0.0, 0.0, -1.0], A_ub=A, b_ub=ub,
+                      bounds=[(None, None), (se_min, _SE_CAP), (None, 1.0)], method="highs")
+        if res.status == 0 and -res.fun > 1e-9:
+            return True
+    return False
+
+
+def cox_printable_sets(printed: dict[str, tuple[float, int]], se_min: float,
+                       level: float = 0.95) -> tuple[int, list[tuple[str, ...]]]:
+    """The largest groups of a Cox row's printed numbers one coefficient can print together.
+
+    Returns ``(size, groups)``: the largest number of them that print at once and every group of
+    that size, in :data:`COX_NUMBERS` order. A row whose numbers agree (its HR at the centre of its
+    Wald CI, its p the Wald p, an se the deaths allow) gives ``(4, [("hr", "lower", "upper", "p")])``.
+
+    >>> cox_printable_sets({"hr": (0.95, 2), "lower": (0.89, 2), "upper": (1.18, 2), "p": (0.789, 3)}, 0.3015)
+    (1, [('hr',), ('lower',), ('upper',), ('p',)])
+    """
+    from itertools import combinations
+
+    names = [n for n in COX_NUMBERS if n in printed]
+    for k in range(len(names), 0, -1):
+        groups = [g for g in combinations(names, k)
+                  if cox_numbers_feasible({n: printed[n] for n in g}, se_min, level)]
+        if groups:
+            return k, groups
+    return 0, []
+
+
+def _cox_row(t: _T, var: str) -> dict[str, tuple[float, int]]:
+    p = f"subgroups.cox.{var}"
+    return {n: (t.value[f"{p}.{n}"], t.dec[f"{p}.{n}"]) for n in COX_NUMBERS if t.has(f"{p}.{n}")}
+
+
+def cox_row_se_min(t: _T, var: str, coding: dict[str, tuple[float, float]] | None = None,
+                   events_key: str = COX_EVENTS_KEY) -> float:
+    """:func:`cox_se_min` of one Cox covariate from the published deaths and its coding (0 without deaths)."""
+    if not t.has(events_key):
+        return 0.0
+    lo_c, hi_c = (COX_CODING if coding is None else coding).get(var, (0.0, 1.0))
+    return cox_se_min(t.value[events_key], max_covariate_variance(lo_c, hi_c))
+
+
+def _names(group: Iterable[str]) -> str:
+    words = {"hr": "HR", "lower": "lower bound", "upper": "upper bound", "p": "p"}
+    g = [words[n] for n in group]
+    return g[0] if len(g) == 1 else ", ".join(g[:-1]) + " and " + g[-1]
+
+
+def cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] | None = None,
+                 events_key: str = COX_EVENTS_KEY, level: float = 0.95) -> dict[str, tuple[int, int, list, str]]:
+    """How many of each Cox row's printed numbers one Cox model can print at once.
+
+    The pairwise checks (:func:`check_cox`, :func:`check_cox_information`) say which numbers of a
+    row disagree; this says how many can still agree. With the se bounded below by the deaths
+    (:func:`cox_row_se_min`), :func:`cox_printable_sets` finds the largest groups one coefficient
+    prints together.
+
+    Returns ``{covariate: (size, printed, groups, note)}``: ``printed`` is how many numbers the row
+    has, ``note`` the finding in words (empty when they can all print together).
+    """
+    t = _T(targets)
+    deaths = t.value.get(events_key)
+    out = {}
+    for var in _cox_vars(t):
+        printed = _cox_row(t, var)
+        se_min = cox_row_se_min(t, var, coding, events_key)
+        size, groups = cox_printable_sets(printed, se_min, level)
+        note = ""
+        if size < len(printed):
+            alts = " or ".join(f"the {_names(g)}" for g in groups) if len(groups) <= 3 else "any one of them"
+            note = (f"at most {size} of the row's {len(printed)} numbers (HR, CI bounds, p) can print together"
+                    + (f" with {deaths:g} deaths (one coefficient, se at least {se_min:.3f})" if deaths else "")
+                    + f": {alts}")
+        out[var] = (size, len(printed), groups, note)
+    return out
+
+
 # ----------------------------------------------------------------------------- time unit of the medians
 #: Days per month the paper may have used to turn days into months; 365.25/12 = 30.4375.
 DAYS_PER_MONTH_CANDIDATES = (30.0, 365.25 / 12, 30.44, 30.5, 31.0)
@@ -825,8 +970,24 @@ def findings_text(targets: pd.DataFrame) -> str:
             out += (f" With {deaths:.0f} deaths no Cox model can estimate the log hazard ratio of a two-level "
                     f"covariate with a standard error below 2/√{deaths:.0f} = {se_bin:.3f}; the intervals the "
                     f"paper prints for {len(bad)} of its covariates imply smaller ones, so no data set reproduces "
-                    "them (nor, for the same reason, their p values); only the hazard ratio of each row can be "
-                    "matched.")
+                    "both bounds of those intervals.")
+    rows = {v: r for v, r in cox_together(targets).items() if r[0] < r[1]}
+    if rows:
+        from analysis.cohort import baseline_variables
+
+        labels = {v.name: v.label for v in baseline_variables()}
+
+        def clause(var, size, n, groups):
+            name = labels.get(var, var).split(" (")[0]  # "Anlotinib dosage (mg)": no unit in the sentence
+            name = name if name[:2].isupper() else name[0].lower() + name[1:]
+            which = (" or ".join(f"the {_names(g)}" for g in groups) if len(groups) <= 3 else "any one")
+            return f"{size} of the {n} numbers of {name} ({which})"
+
+        parts = [clause(v, *r[:3]) for v, r in rows.items()]
+        listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
+        out += (" A row's HR, CI bounds and Wald p all come from one log hazard ratio and one standard error (at "
+                f"least that smallest one), so of each row at most these can print together: {listed}. The "
+                "scorecard shows which of them the synthetic cohort prints.")
     return out
 
 

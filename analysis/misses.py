@@ -4,7 +4,8 @@ The scorecard (:mod:`analysis.scorecard`) says *whether* each published number p
 prints it; this module says *why not*, from the analysed cohort and the published numbers, never
 from a typed-in text:
 
-* a number the paper contradicts: the consistency audit's finding (:mod:`analysis.audit`);
+* a number the paper contradicts: the consistency audit's finding (:mod:`analysis.audit`); for a
+  Cox row, how many of its HR, bounds and p one model can print together (:func:`analysis.audit.cox_together`);
 * a definition the paper states (an input of the analysis, not a result);
 * an SPSS median interval: the half-width is a factor fixed by the order of the records times the
   days between two deaths (:func:`analysis.interval_fit.explain`), so the reason names the factor,
@@ -35,7 +36,7 @@ import pandas as pd
 from scipy.stats import chi2, norm
 
 from . import compare, fmt, km
-from .audit import is_flagged
+from .audit import cox_together, is_flagged
 from .cohort import ENDPOINT_COLUMNS
 from .scorecard import reproduced_text
 from .targets import parse_bound
@@ -203,6 +204,7 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
     kinds = dict(zip(targets["key"], targets["kind"]))
     medians = {r.key for r in targets.itertuples(index=False) if r.key.endswith(".median")}
     ivl = {r.key: r for r in intervals.itertuples(index=False)} if len(intervals) else {}
+    together = {v: r[3] for v, r in cox_together(targets).items() if r[3]}
     out = []
     for r in card.itertuples(index=False):
         key, parts = r.key, r.key.split(".")
@@ -213,6 +215,8 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
             why = "a definition the paper states (an input of the analysis, see the data dictionary), not a result"
         elif r.status == "not computed":
             why = "the analysis does not compute this number"
+        elif r.status == "inconsistent in paper" and parts[1] == "cox" and parts[2] in together:
+            why = f"the paper contradicts itself (Cox numbers together): {together[parts[2]]}"
         elif r.status == "inconsistent in paper":
             why = _audit_reason(key, audit)
         elif last in ("lower", "upper") and prefix in ivl:

@@ -325,3 +325,114 @@ def test_landmark_feasibility_flags_a_rate_the_event_count_cannot_print():
     assert enough.set_index("key").loc["survival.dor.rate_12", "reachable"]
     # large groups (PFS, OS: 68 patients) are not searched
     assert not paper_audit_mod.landmark_feasibility(targets, {"survival.pfs.n": 68, "survival.pfs.events": 49}).size
+
+
+# --- Cox numbers printed together ------------------------------------------------------------
+import json  # noqa: E402
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+
+from analysis.audit import (  # noqa: E402
+    COX_NUMBERS, cox_numbers_feasible, cox_printable_sets, cox_together, findings_text,
+)
+from analysis.paths import REFERENCE_DIR  # noqa: E402
+
+PAPER_COX = {  # Table 2 of the paper: HR, lower, upper (2 decimals), p (3 decimals)
+    "ecog_group": (0.60, 0.37, 0.90, 0.031), "platinum_response": (0.91, 0.72, 1.25, 0.216),
+    "prior_ici_class": (0.95, 0.89, 1.18, 0.789), "prior_ici_failure": (1.41, 1.07, 1.99, 0.043),
+    "anlotinib_dose_mg": (1.13, 0.87, 1.45, 0.515),
+}
+
+
+def _printed(hr, lower, upper, p):
+    return {"hr": (hr, 2), "lower": (lower, 2), "upper": (upper, 2), "p": (p, 3)}
+
+
+def _prints(b, se, printed):
+    """Which printed numbers a coefficient b with standard error se prints (independent of the LP)."""
+    z = 1.959963984540054
+    vals = {"hr": np.exp(b), "lower": np.exp(b - z * se), "upper": np.exp(b + z * se),
+            "p": 2 * norm.sf(np.abs(b) / se)}
+    return {n: np.broadcast_to(np.abs(vals[n] - v) < 0.5 * 10.0 ** -d, np.broadcast(b, se).shape)
+            for n, (v, d) in printed.items()}
+
+
+def test_cox_together_r_fits_print_all_four():
+    """Every coefficient R's coxph printed (tests/reference) prints its four numbers together, with its
+    own se as the smallest allowed; asking for an se well above its own breaks the interval."""
+    ref = json.loads((REFERENCE_DIR / "survival_reference.json").read_text())["cox"]
+    seen = 0
+    for fit in ref.values():
+        if "hr" not in fit:
+            continue
+        for j in range(len(fit["terms"])):
+            hr, lo, up, p, se = (fit[k][j] for k in ("hr", "lower", "upper", "p", "se"))
+            printed = _printed(round(hr, 2), round(lo, 2), round(up, 2), round(p, 3))
+            assert cox_printable_sets(printed, 0.999 * se) == (4, [COX_NUMBERS]), (fit["terms"][j], printed)
+            if up / lo > 1.2:  # the CI is wide enough at 2 decimals to pin the se
+                assert not cox_numbers_feasible({k: printed[k] for k in ("lower", "upper")}, 1.5 * se)
+            seen += 1
+    assert seen >= 15
+
+
+def test_cox_together_agrees_with_the_pairwise_bounds():
+    """A pair (lower, upper) or (HR, p) prints together exactly when the largest se it allows reaches
+    the smallest the deaths allow (se_max_from_ci, se_max_from_hr_p: closed forms, not the LP)."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        b, se = rng.normal(0, 0.6), rng.uniform(0.1, 0.8)
+        z = 1.959963984540054
+        hr, lo, up = (round(float(np.exp(b + k * z * se)), 2) for k in (0, -1, 1))
+        p = round(float(2 * norm.sf(abs(b) / se)), 3)
+        if lo <= 0.005 or p <= 0.0005 or p >= 0.9995 or abs(b) < 0.02:
+            continue
+        for se_min in (0.5 * se, 0.97 * se, 1.03 * se, 1.5 * se):
+            ci = cox_numbers_feasible({"lower": (lo, 2), "upper": (up, 2)}, se_min)
+            assert ci == (se_max_from_ci(lo, up) >= se_min), (lo, up, se_min)
+            hp = cox_numbers_feasible({"hr": (hr, 2), "p": (p, 3)}, se_min)
+            assert hp == (se_max_from_hr_p(hr, p) >= se_min), (hr, p, se_min)
+
+
+@pytest.mark.parametrize("var", sorted(PAPER_COX))
+def test_cox_together_on_the_paper_matches_a_grid(var):
+    """The largest groups of each published row, found again by brute force on a (b, se) grid."""
+    printed = _printed(*PAPER_COX[var])
+    se_min = 2 / 44 ** 0.5 if var != "anlotinib_dose_mg" else 1 / (44 * 4) ** 0.5
+    size, groups = cox_printable_sets(printed, se_min)
+    b = np.linspace(-3, 3, 4001)[:, None]
+    se = np.geomspace(se_min, 4, 1200)[None, :]
+    ok = _prints(b, se, printed)
+    from itertools import combinations
+    grid_best = max(k for k in range(1, 5) for g in combinations(COX_NUMBERS, k)
+                    if np.logical_and.reduce([ok[n] for n in g]).any())
+    assert size == grid_best
+    for g in groups:  # each group has a witness on the grid
+        assert np.logical_and.reduce([ok[n] for n in g]).any(), g
+    expected = {"ecog_group": (2, [("upper", "p")]), "platinum_response": (2, [("lower", "p"), ("upper", "p")]),
+                "prior_ici_class": (1, [(n,) for n in COX_NUMBERS]), "prior_ici_failure": (2, [("lower", "p")]),
+                "anlotinib_dose_mg": (3, [("hr", "lower", "upper")])}
+    assert (size, groups) == expected[var]
+
+
+def test_cox_together_hand_checked_witness():
+    # ECOG upper 0.90 with p 0.031: b/se = Φ^-1(1 - 0.0155) = 2.157 and b + 1.96·se = ln 0.90 give
+    # se = 0.105/0.197 = 0.535, b = -1.153 (HR 0.32): an se the 44 deaths allow
+    se = math.log(0.90) / (1.959963984540054 - norm.isf(0.031 / 2))
+    b = -norm.isf(0.031 / 2) * se
+    assert se == pytest.approx(0.535, abs=0.002) and se > 2 / 44 ** 0.5
+    assert all(_prints(b, se, {"upper": (0.90, 2), "p": (0.031, 3)}).values())
+
+
+def test_cox_together_in_the_findings():
+    targets = load_targets()
+    rows = cox_together(targets)
+    assert {v: r[:2] for v, r in rows.items()} == {"ecog_group": (2, 4), "platinum_response": (2, 4),
+                                                   "prior_ici_class": (1, 4), "prior_ici_failure": (2, 4),
+                                                   "anlotinib_dose_mg": (3, 4)}
+    assert rows["ecog_group"][3].startswith("at most 2 of the row's 4 numbers (HR, CI bounds, p) can print together")
+    text = findings_text(targets)
+    assert "2 of the 4 numbers of ECOG performance status (the upper bound and p)" in text
+    assert "1 of the 4 numbers of type of prior immunotherapy (any one)" in text
+    assert "only the hazard ratio" not in text

@@ -125,6 +125,10 @@ def test_every_miss_has_a_reason_computed_from_the_data(committed, tmp_path):
         assert f"{beyond} patients have a time beyond 12.5 months" in reason["survival.followup.median"]
     incons = card.loc[card["status"] == "inconsistent in paper", "key"]
     assert all(reason[k].startswith("the paper contradicts itself") for k in incons)
+    # a contradicted Cox number: how many of its row print together, and which
+    cox = [k for k in incons if k.startswith("subgroups.cox.ecog_group.")]
+    assert cox and all("at most 2 of the row's 4 numbers" in reason[k] and "the upper bound and p" in reason[k]
+                       for k in cox)
     assert "definition" in reason["cohort.platinum_resistance_window"]
     table = misses.misses_table(card, why)
     assert len(table) == int((~exact).sum()) and list(table.columns)[-1] == "Why not exact"
