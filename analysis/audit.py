@@ -789,6 +789,11 @@ def _names(group: Iterable[str]) -> str:
     return g[0] if len(g) == 1 else ", ".join(g[:-1]) + " and " + g[-1]
 
 
+def _groups_text(groups: list) -> str:
+    """'the upper bound and p', 'the lower bound and p or the upper bound and p', 'any one of them'."""
+    return " or ".join(f"the {_names(g)}" for g in groups) if len(groups) <= 3 else "any one of them"
+
+
 def cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] | None = None,
                  events_key: str = COX_EVENTS_KEY, level: float = 0.95) -> dict[str, tuple[int, int, list, str]]:
     """How many of each Cox row's printed numbers one Cox model can print at once.
@@ -810,10 +815,9 @@ def cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] |
         size, groups = cox_printable_sets(printed, se_min, level)
         note = ""
         if size < len(printed):
-            alts = " or ".join(f"the {_names(g)}" for g in groups) if len(groups) <= 3 else "any one of them"
             note = (f"at most {size} of the row's {len(printed)} numbers (HR, CI bounds, p) can print together"
                     + (f" with {deaths:g} deaths (one coefficient, se at least {se_min:.3f})" if deaths else "")
-                    + f": {alts}")
+                    + f": {_groups_text(groups)}")
         out[var] = (size, len(printed), groups, note)
     return out
 
@@ -980,8 +984,7 @@ def findings_text(targets: pd.DataFrame) -> str:
         def clause(var, size, n, groups):
             name = labels.get(var, var).split(" (")[0]  # "Anlotinib dosage (mg)": no unit in the sentence
             name = name if name[:2].isupper() else name[0].lower() + name[1:]
-            which = (" or ".join(f"the {_names(g)}" for g in groups) if len(groups) <= 3 else "any one")
-            return f"{size} of the {n} numbers of {name} ({which})"
+            return f"{size} of the {n} numbers of {name} ({_groups_text(groups)})"
 
         parts = [clause(v, *r[:3]) for v, r in rows.items()]
         listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]

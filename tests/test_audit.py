@@ -434,5 +434,5 @@ def test_cox_together_in_the_findings():
     assert rows["ecog_group"][3].startswith("at most 2 of the row's 4 numbers (HR, CI bounds, p) can print together")
     text = findings_text(targets)
     assert "2 of the 4 numbers of ECOG performance status (the upper bound and p)" in text
-    assert "1 of the 4 numbers of type of prior immunotherapy (any one)" in text
+    assert "1 of the 4 numbers of type of prior immunotherapy (any one of them)" in text
     assert "only the hazard ratio" not in text
