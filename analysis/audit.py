@@ -617,6 +617,11 @@ def se_max_from_hr_p(hr: float, p: float, hr_decimals: int = 2, p_decimals: int 
     return log_hr / float(stats.norm.isf(p_hi / 2))
 
 
+def _coding(var: str, coding: dict[str, tuple[float, float]] | None = None) -> tuple[float, float]:
+    """``(min, max)`` of a Cox covariate's coding (default :data:`COX_CODING`; unlisted: a 0/1 indicator)."""
+    return (COX_CODING if coding is None else coding).get(var, (0.0, 1.0))
+
+
 def _coding_desc(lo: float, hi: float) -> str:
     return "a 0/1 covariate" if (lo, hi) == (0, 1) else f"a covariate coded {lo:g}–{hi:g}"
 
@@ -641,13 +646,12 @@ def check_cox_information(targets: pd.DataFrame, coding: dict[str, tuple[float, 
     if not t.has(events_key):
         return []
     deaths = t.value[events_key]
-    codes = COX_CODING if coding is None else coding
     rows = []
     for var in _cox_vars(t):
         p = f"subgroups.cox.{var}"
-        lo_c, hi_c = codes.get(var, (0.0, 1.0))
+        lo_c, hi_c = _coding(var, coding)
         vmax = max_covariate_variance(lo_c, hi_c)
-        se_min = cox_se_min(deaths, vmax)
+        se_min = cox_row_se_min(t, var, coding, events_key)
         expected = f"se ≥ {se_min:.3f}"
         if (lo_c, hi_c) == (0, 1):
             bound = f"2/√{deaths:g} = {se_min:.3f} (information ≤ {deaths:g} × 1/4)"
@@ -779,8 +783,7 @@ def cox_row_se_min(t: _T, var: str, coding: dict[str, tuple[float, float]] | Non
     """:func:`cox_se_min` of one Cox covariate from the published deaths and its coding (0 without deaths)."""
     if not t.has(events_key):
         return 0.0
-    lo_c, hi_c = (COX_CODING if coding is None else coding).get(var, (0.0, 1.0))
-    return cox_se_min(t.value[events_key], max_covariate_variance(lo_c, hi_c))
+    return cox_se_min(t.value[events_key], max_covariate_variance(*_coding(var, coding)))
 
 
 def _names(group: Iterable[str]) -> str:
