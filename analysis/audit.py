@@ -34,7 +34,8 @@ Checks (``check`` column of :func:`audit_paper`)
 The pairwise Cox checks say which numbers of a row disagree; :func:`cox_together` says how many of
 a row's HR, bounds and p one Cox model can still print together (a linear program in the log-HR and
 its se, :func:`cox_printable_sets`). The scorecard gives it as the reason for a contradicted Cox
-number, and :func:`findings_text` in words.
+number, and :func:`findings_text` in words. :func:`unreachable` adds up what the paper itself puts
+out of reach of any data set (with every count exact): the scorecard's "at most" column.
 
 Examples
 --------
@@ -823,6 +824,85 @@ def cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] |
                     + f": {_groups_text(groups)}")
         out[var] = (size, len(printed), groups, note)
     return out
+
+
+UNREACHABLE_COLUMNS = ["keys", "printed", "at_most", "lost", "category", "reason"]
+
+
+def _bounds_together(bounds: list[str]) -> bool:
+    """Some value satisfies every printed bound (``<0.20``, ``>=5`` ...) at once."""
+    lo, hi = -math.inf, math.inf
+    lo_open = hi_open = True
+    for b in bounds:
+        op, num, _ = parse_bound(b)
+        if op in (">", ">="):
+            if num > lo or (num == lo and op == ">"):
+                lo, lo_open = num, op == ">"
+        elif num < hi or (num == hi and op == "<"):
+            hi, hi_open = num, op == "<"
+    return lo < hi or (lo == hi and not lo_open and not hi_open)
+
+
+def _entries_together(entries: pd.DataFrame) -> int:
+    """How many of the printed entries of one key (values, bounds, dates) one true value can print."""
+    bounds = entries.loc[entries["kind"] == "bound", "value"].astype(str).tolist()
+    values = entries[entries["kind"] != "bound"]
+    best = len(bounds) if bounds and _bounds_together(bounds) else min(len(bounds), 1)
+    for v in values.itertuples(index=False):
+        if v.kind == "date":
+            n = int((values["value"].astype(str) == str(v.value)).sum())
+        else:
+            x = float(v.value)
+            n = sum(o.kind != "date" and same_when_printed(x, float(o.value), int(o.decimals))
+                    for o in values.itertuples(index=False))
+            n += sum(_satisfies(x, b) for b in bounds)
+        best = max(best, n)
+    return best
+
+
+def unreachable(targets: pd.DataFrame, audit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The published numbers no data set can reproduce together, with every published count exact.
+
+    A cohort is held to every count, so a percentage that contradicts its count cannot print; a
+    definition (``kind: definition``, e.g. the platinum-resistance window) is an input, not a result;
+    of a quantity printed twice with different values (or with a bound its value breaks) only the
+    entries one true value satisfies can print; of a Cox row only the largest group of
+    :func:`cox_together`. Everything else is not ruled out by the paper itself (which does not mean a
+    cohort of 68 patients reaches it).
+
+    Returns one row per key (Cox: per covariate) that loses numbers: ``keys`` (tuple), ``printed``
+    (published entries), ``at_most`` (how many can print together), ``lost``, ``category`` (the
+    first that applies of ``definition``, ``percent vs count``, ``same quantity twice``, ``Cox
+    numbers together``) and ``reason``. The most any cohort can reproduce is
+    ``len(targets) - lost.sum()``.
+    """
+    if audit is None:
+        audit = audit_paper(targets)
+    bad = audit[~audit["consistent"] & (audit["check"] == "percent vs count")]
+    pct_bad = {(k, float(v)) for k, v in zip(bad["key"], bad["published"])}
+    cox = cox_together(targets)
+    cox_keys = {f"subgroups.cox.{v}.{s}" for v in cox for s in ("hr", "lower", "upper", "p")}
+    rows = []
+    for key, grp in targets.groupby("key", sort=False):
+        if key in cox_keys:
+            continue
+        defin = grp["kind"] == "definition"
+        contra = grp.apply(lambda r: r["kind"] == "value" and (key, float(r["value"])) in pct_bad, axis=1)
+        rest = grp[~defin & ~contra]
+        at_most = _entries_together(rest) if len(rest) else 0
+        if at_most == len(grp):
+            continue
+        why = [(c, r) for c, r, hit in (
+            ("definition", "a definition the paper states, not a result", defin.any()),
+            ("percent vs count", "the percentage contradicts its count", contra.any()),
+            ("same quantity twice", "printed twice with values no one number gives", len(rest) > at_most)) if hit]
+        rows.append(dict(keys=(key,), printed=len(grp), at_most=at_most, lost=len(grp) - at_most,
+                         category=why[0][0], reason="; ".join(r for _, r in why)))
+    for var, (size, n, _, note) in cox.items():
+        if size < n:
+            rows.append(dict(keys=tuple(f"subgroups.cox.{var}.{s}" for s in ("hr", "lower", "upper", "p")),
+                             printed=n, at_most=size, lost=n - size, category="Cox numbers together", reason=note))
+    return pd.DataFrame(rows, columns=UNREACHABLE_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- time unit of the medians

@@ -16,7 +16,11 @@ Method
    progression/death/last contact (``pfs_d``, ``os_d``), the day of the first
    partial response of responders (``fr_d``), the event flags and the baseline
    covariates. Event flags, best responses, tumour sizes and adverse events are
-   never changed, so every count stays exact.
+   never changed, so every count stays exact. Even chains then map its OS and PFS times, ranks kept,
+   onto curves through the published medians and landmark rates (:func:`reshape`); odd chains start
+   from the generator's own curves. With the default seed the reshaped start ended better in each of
+   7 paired runs, but with seed 2 the generator's start did (211 against at least 220 exact): the two
+   starts hedge each other.
 2. **Structure from the medians.** A Kaplan–Meier median is an event day of a member of its
    group. The published intervals are symmetric (SPSS), so their centres give each median's day
    (:func:`median_days`; months of ``days_per_month`` days, 30 as the paper's, see the audit);

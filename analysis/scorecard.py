@@ -160,8 +160,14 @@ def section_of(key: str) -> str:
     return parts[0]
 
 
-def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES) -> pd.DataFrame:
-    """Counts of each status per section, with an ``overall`` row first and a ``total`` column."""
+def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES,
+              unreachable: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of each status per section, with an ``overall`` row first and a ``total`` column.
+
+    With ``unreachable`` (:func:`analysis.audit.unreachable`) a last column ``at most`` gives how many
+    of the section's numbers any data set can reproduce together (the total less the numbers the paper
+    rules out itself).
+    """
     statuses = list(statuses)
     sec = card["key"].map(section_of)
     order = list(dict.fromkeys(sec))
@@ -171,7 +177,44 @@ def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES) -> pd.Data
     out.index.name = "section"
     out.columns.name = None
     out["total"] = out.sum(axis=1)
+    if unreachable is not None:
+        lost = lost_by_section(unreachable)
+        out["at most"] = out["total"] - pd.Series(lost).reindex(out.index, fill_value=0)
+        out.loc["overall", "at most"] = out.loc["overall", "total"] - sum(lost.values())
     return out.astype(int)
+
+
+def lost_by_section(unreachable: pd.DataFrame) -> dict[str, int]:
+    """Numbers no data set reproduces (:func:`analysis.audit.unreachable`), per scorecard section."""
+    out: dict[str, int] = {}
+    for keys, lost in zip(unreachable["keys"], unreachable["lost"]):
+        sec = section_of(keys[0])
+        out[sec] = out.get(sec, 0) + int(lost)
+    return out
+
+
+def ceiling_text(unreachable: pd.DataFrame, n: int, exact: int) -> tuple[int, str]:
+    """The most any cohort can reproduce, and a sentence that says why and how close this one is."""
+    lost = int(unreachable["lost"].sum())
+    if not lost:
+        return n, ""
+    by = unreachable.groupby("category", sort=False)["lost"].sum()
+    words = {"percent vs count": ("percentage contradicts its count", "percentages contradict their counts"),
+             "definition": ("number is a definition rather than a result",
+                            "numbers are definitions rather than results"),
+             "same quantity twice": ("quantity is printed twice with different values",
+                                     "quantities are printed twice with different values"),
+             "Cox numbers together": ("Cox-model number cannot print with the rest of its row, whose HR, bounds "
+                                      "and p all come from one coefficient and its standard error",
+                                      "Cox-model numbers cannot print with the rest of their rows, whose HR, "
+                                      "bounds and p all come from one coefficient and its standard error")}
+    parts = [f"{int(k)} {words.get(c, (c, c))[int(k) != 1]}" for c, k in by.items()]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    top = n - lost
+    share = f" ({100.0 * exact / top:.0f}%)" if top else ""
+    return top, (f"No data set reproduces all {n}: with every count exact, "
+                 f"at most {top} can print ({listed}; see @tbl-paper-audit), and this cohort reproduces {exact} of "
+                 f"those {top}{share}.")
 
 
 def reproduced_text(values: Iterable) -> list[str]:
@@ -203,8 +246,12 @@ def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFr
     return summ, full
 
 
-def headline(card: pd.DataFrame) -> dict[str, tuple]:
-    """Counts per status and the sentence the report's abstract uses, as ``{key: (value, text)}``."""
+def headline(card: pd.DataFrame, unreachable: pd.DataFrame | None = None) -> dict[str, tuple]:
+    """Counts per status and the sentence the report's abstract uses, as ``{key: (value, text)}``.
+
+    With ``unreachable`` (:func:`analysis.audit.unreachable`) also ``at_most`` (the most any cohort can
+    reproduce), ``exact_of_at_most_pct`` and ``ceiling_sentence``.
+    """
     n = len(card)
     counts = card["status"].value_counts()
     exact = int(counts.get("exact", 0))
@@ -220,7 +267,13 @@ def headline(card: pd.DataFrame) -> dict[str, tuple]:
                 f"{incons} contradict{'s' if incons == 1 else ''} other numbers of the paper, {off} "
                 f"{'is' if off == 1 else 'are'} off and {notc} {'is' if notc == 1 else 'are'} not computed; "
                 f"{count_exact} of {len(counts_exact)} published counts are exact.")
-    return {"n": (n, str(n)), "exact": (exact, str(exact)), "exact_pct": (pct, f"{pct:.0f}"),
-            "within": (within, str(within)), "inconsistent": (incons, str(incons)), "off": (off, str(off)),
-            "not_computed": (notc, str(notc)), "counts_exact": (count_exact, str(count_exact)),
-            "counts_total": (len(counts_exact), str(len(counts_exact))), "sentence": (None, sentence)}
+    out = {"n": (n, str(n)), "exact": (exact, str(exact)), "exact_pct": (pct, f"{pct:.0f}"),
+           "within": (within, str(within)), "inconsistent": (incons, str(incons)), "off": (off, str(off)),
+           "not_computed": (notc, str(notc)), "counts_exact": (count_exact, str(count_exact)),
+           "counts_total": (len(counts_exact), str(len(counts_exact))), "sentence": (None, sentence)}
+    if unreachable is not None:
+        top, text = ceiling_text(unreachable, n, exact)
+        share = 100.0 * exact / top if top else float("nan")
+        out.update({"at_most": (top, str(top)), "exact_of_at_most_pct": (share, f"{share:.0f}"),
+                    "ceiling_sentence": (None, text)})
+    return out

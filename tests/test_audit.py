@@ -436,3 +436,57 @@ def test_cox_together_in_the_findings():
     assert "2 of the 4 numbers of ECOG performance status (the upper bound and p)" in text
     assert "1 of the 4 numbers of type of prior immunotherapy (any one of them)" in text
     assert "only the hazard ratio" not in text
+
+
+# --- what no data set can reproduce -------------------------------------------------------------
+def test_unreachable_on_the_paper():
+    """With every count exact, 19 of the paper's 315 numbers are out of reach of any data set."""
+    t = load_targets()
+    u = paper_audit_mod.unreachable(t)
+    assert u.groupby("category")["lost"].sum().to_dict() == {
+        "percent vs count": 6, "definition": 1, "same quantity twice": 2, "Cox numbers together": 10}
+    assert len(t) - u["lost"].sum() == 296
+    one = u.set_index(u["keys"].map(lambda k: k[0]))
+    # printed twice (64.7 in the text, 65.7 in Table 1): 44/68 = 64.71 %, so only the text's prints
+    row = one.loc["cohort.table1.prior_lines_group.second_or_more.pct"]
+    assert (row.printed, row.at_most, row.category) == (2, 1, "percent vs count")
+    # 0.497 in Table 2 and "< 0.20" in the text: one of them
+    assert one.loc["subgroups.anlotinib_dose_mg.p", ["printed", "at_most"]].tolist() == [2, 1]
+    # 0.183 < 0.20: the platinum p prints in both places, so it is not listed
+    assert "subgroups.platinum_response.p" not in one.index
+    # the Cox rows lose what cox_together says they cannot print together
+    cox = paper_audit_mod.cox_together(t)
+    assert one.loc["subgroups.cox.prior_ici_class.hr", "at_most"] == cox["prior_ici_class"][0] == 1
+    # every contradiction the ceiling counts is one the audit flags (a Cox row: some of its numbers)
+    flagged = inconsistent_keys(audit_paper(t))
+    assert all(any(is_flagged(k, flagged) for k in ks) for ks, c in zip(u["keys"], u["category"])
+               if c != "definition")
+
+
+def test_unreachable_hand_made_cases():
+    rows = [{"key": "cohort.table1.sex.male.n", "value": 9.0, "decimals": 0, "unit": "count"},
+            {"key": "cohort.table1.sex.male.pct", "value": 13.3, "decimals": 1, "unit": "percent"},  # 9/68 = 13.2
+            {"key": "cohort.table1.sex.female.n", "value": 59.0, "decimals": 0, "unit": "count"},
+            {"key": "cohort.table1.sex.female.pct", "value": 86.8, "decimals": 1, "unit": "percent"},
+            {"key": "cohort.n", "value": 68.0, "decimals": 0, "unit": "count"},
+            {"key": "cohort.window", "value": 6.0, "decimals": 0, "unit": "months", "kind": "definition"},
+            {"key": "subgroups.a.p", "value": 0.183, "decimals": 3, "unit": "p"},
+            {"key": "subgroups.a.p", "value": "<0.20", "decimals": 2, "unit": "p", "kind": "bound"},
+            {"key": "subgroups.b.p", "value": 0.497, "decimals": 3, "unit": "p"},
+            {"key": "subgroups.b.p", "value": "<0.20", "decimals": 2, "unit": "p", "kind": "bound"},
+            {"key": "subgroups.c.p", "value": "<0.10", "decimals": 2, "unit": "p", "kind": "bound"},
+            {"key": "subgroups.c.p", "value": ">0.20", "decimals": 2, "unit": "p", "kind": "bound"},
+            {"key": "survival.x.median", "value": 5.6, "decimals": 1, "unit": "months"},
+            {"key": "survival.x.median", "value": 5.60, "decimals": 2, "unit": "months"}]
+    u = paper_audit_mod.unreachable(_frame(rows))
+    got = {ks[0]: (p, m, c) for ks, p, m, c in zip(u["keys"], u["printed"], u["at_most"], u["category"])}
+    assert got == {"cohort.table1.sex.male.pct": (1, 0, "percent vs count"),
+                   "cohort.window": (1, 0, "definition"),
+                   "subgroups.b.p": (2, 1, "same quantity twice"),
+                   "subgroups.c.p": (2, 1, "same quantity twice")}
+
+
+def test_bounds_together():
+    assert paper_audit_mod._bounds_together(["<0.20", "<0.10", ">0.05"])
+    assert not paper_audit_mod._bounds_together(["<0.10", ">0.20"])
+    assert paper_audit_mod._bounds_together(["<=0.1", ">=0.1"]) and not paper_audit_mod._bounds_together(["<0.1", ">=0.1"])

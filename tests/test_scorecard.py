@@ -106,3 +106,26 @@ def test_not_reached_reproduction_is_off_not_a_crash():
 
     assert classify(19.31, float("inf"), 2, "months")[0] == "off"
     assert classify(19.31, float("inf"), 2, "months", flagged=True)[0] == "inconsistent in paper"
+
+
+def test_ceiling_column_and_sentence(targets, audit):
+    """The summary's "at most" column is the total less what the paper rules out, per section (the
+    committed cohort stays under it: tests/test_calibrate.py)."""
+    from analysis.audit import unreachable
+    from analysis.scorecard import ceiling_text, headline
+
+    u = unreachable(targets, audit)
+    printed = {k: float(v) for k, v, kind in zip(targets.key, targets.value, targets.kind)
+               if kind in ("value", "words", "approx")}
+    card = scorecard(targets, printed, audit)
+    s = summarise(card, unreachable=u)
+    assert list(s.columns) == list(STATUSES) + ["total", "at most"]
+    assert s.loc["overall", "at most"] == len(card) - u["lost"].sum() == 296
+    assert s.loc["subgroups (Cox model)", "at most"] == 10 and s.loc["response", "at most"] == s.loc["response", "total"]
+    assert s.drop(index="overall")["at most"].sum() == s.loc["overall", "at most"]
+    top, text = ceiling_text(u, len(card), 233)
+    assert top == 296 and "at most 296 can print" in text and "233 of those 296 (79%)" in text
+    assert "6 percentages contradict their counts" in text and "1 number is a definition" in text
+    head = headline(card, u)
+    assert head["at_most"][0] == 296 and head["ceiling_sentence"][1].startswith("No data set reproduces all 315")
+    assert ceiling_text(u.iloc[:0], 10, 5) == (10, "")

@@ -286,15 +286,18 @@ published = load_targets(resolve(targets))
 paper_audit = audit.audit_paper(published)
 reproduced = collect_numbers(resolve(out) / "results")
 card = scorecard.scorecard(published, reproduced, paper_audit)
-summary = scorecard.summarise(card)
+unreachable = audit.unreachable(published, paper_audit)  # what the paper itself rules out
+summary = scorecard.summarise(card, unreachable=unreachable)
 summary
 '''),
         ("code", '''
-head = scorecard.headline(card)
+head = scorecard.headline(card, unreachable)
 res.numbers("scorecard", head)
 summ_disp, card_disp = scorecard.display_tables(card, summary)
 res.table("tbl-scorecard-summary", summ_disp, "Reproduction of the published numbers, by section: "
-          "counts of numbers per status.", data=summary.reset_index())
+          "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
+          "less the numbers the paper itself puts out of reach, with every count exact).",
+          data=summary.reset_index())
 res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
 incons = paper_audit[~paper_audit["consistent"]]
 res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
@@ -306,7 +309,8 @@ run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").re
        for sec in ("03-survival", "04-subgroups")}
 intervals = misses.paper_intervals(interval_fit.explain(a, published, days_per_month), run["03-survival"],
                                    run["04-subgroups"])
-res.markdown("scorecard-text", head["sentence"][1] + " Exact means equal when rounded to the decimals the "
+res.markdown("scorecard-text", " ".join(x for x in (head["sentence"][1], head["ceiling_sentence"][1]) if x)
+             + " Exact means equal when rounded to the decimals the "
              "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
              "in the appendix (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
              "with the reason, computed from the data, in @tbl-misses. "
