@@ -881,10 +881,11 @@ def unreachable(targets: pd.DataFrame, audit: pd.DataFrame | None = None) -> pd.
     bad = audit[~audit["consistent"] & (audit["check"] == "percent vs count")]
     pct_bad = {(k, float(v)) for k, v in zip(bad["key"], bad["published"])}
     cox = cox_together(targets)
-    cox_keys = {f"subgroups.cox.{v}.{s}" for v in cox for s in ("hr", "lower", "upper", "p")}
+    present = set(targets["key"])
+    cox_keys = {v: tuple(k for k in (f"subgroups.cox.{v}.{s}" for s in COX_NUMBERS) if k in present) for v in cox}
     rows = []
     for key, grp in targets.groupby("key", sort=False):
-        if key in cox_keys:
+        if any(key in ks for ks in cox_keys.values()):
             continue
         defin = grp["kind"] == "definition"
         contra = grp.apply(lambda r: r["kind"] == "value" and (key, float(r["value"])) in pct_bad, axis=1)
@@ -900,8 +901,8 @@ def unreachable(targets: pd.DataFrame, audit: pd.DataFrame | None = None) -> pd.
                          category=why[0][0], reason="; ".join(r for _, r in why)))
     for var, (size, n, _, note) in cox.items():
         if size < n:
-            rows.append(dict(keys=tuple(f"subgroups.cox.{var}.{s}" for s in ("hr", "lower", "upper", "p")),
-                             printed=n, at_most=size, lost=n - size, category="Cox numbers together", reason=note))
+            rows.append(dict(keys=cox_keys[var], printed=n, at_most=size, lost=n - size,
+                             category="Cox numbers together", reason=note))
     return pd.DataFrame(rows, columns=UNREACHABLE_COLUMNS)
 
 

@@ -179,8 +179,8 @@ def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES,
     out["total"] = out.sum(axis=1)
     if unreachable is not None:
         lost = lost_by_section(unreachable)
+        lost["overall"] = sum(lost.values())
         out["at most"] = out["total"] - pd.Series(lost).reindex(out.index, fill_value=0)
-        out.loc["overall", "at most"] = out.loc["overall", "total"] - sum(lost.values())
     return out.astype(int)
 
 

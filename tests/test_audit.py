@@ -489,4 +489,5 @@ def test_unreachable_hand_made_cases():
 def test_bounds_together():
     assert paper_audit_mod._bounds_together(["<0.20", "<0.10", ">0.05"])
     assert not paper_audit_mod._bounds_together(["<0.10", ">0.20"])
-    assert paper_audit_mod._bounds_together(["<=0.1", ">=0.1"]) and not paper_audit_mod._bounds_together(["<0.1", ">=0.1"])
+    assert paper_audit_mod._bounds_together(["<=0.1", ">=0.1"])
+    assert not paper_audit_mod._bounds_together(["<0.1", ">=0.1"])
