@@ -32,8 +32,12 @@ RESULTS := $(OUT)/results
 VALID := $(OUT)/validation/report.csv
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
-NB_SRC := $(filter-out analysis/render.py analysis/synthetic.py,$(wildcard analysis/*.py))
-RENDER_SRC := analysis/render.py $(wildcard analysis/render_assets/*)
+# what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
+# imports the synthetic package
+NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \
+  $(filter-out analysis/report/render.py,$(wildcard analysis/report/*.py))
+SYNTHETIC_SRC := $(wildcard analysis/synthetic/*.py)
+RENDER_SRC := analysis/report/render.py $(wildcard analysis/report/render_assets/*)
 REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css)
 
 # ---- the Python environment ------------------------------------------------------------------
@@ -81,9 +85,9 @@ validate: $(VALID)
 
 # The validation log names rows (and their values) so a data manager can fix them: it is kept in
 # $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
-$(VALID): $(DATA_FILES) analysis/schema.py analysis/readers.py analysis/validate.py | $(ENV)
+$(VALID): $(DATA_FILES) analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py | $(ENV)
 	@mkdir -p $(@D)
-	$(PY) -m analysis.validate "$(DATA)" --report $(@D)/report.tmp.csv || \
+	$(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv || \
 	  { mv -f $(@D)/report.tmp.csv $(@D)/errors.csv 2>/dev/null || true; \
 	    echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
 	    echo "      full list: $(@D)/errors.csv" >&2; exit 1; }
@@ -100,11 +104,12 @@ $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(
 	mv -f $(EXEC_DIR)/$*.tmp.ipynb $@
 
 # the scorecard reads every other section's numbers
-$(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb,$(EXECUTED)) data/published_targets.yaml
+$(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb,$(EXECUTED)) data/published_targets.yaml \
+  $(SYNTHETIC_SRC)
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
-	$(PY) -m analysis.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
+	$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
 
 ifneq ($(REPORT_DIR),report)
 # another cohort's report: a copy of the manuscript sources next to its own results
@@ -118,19 +123,24 @@ endif
 
 $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	@echo "== rendering $(REPORT_DIR)"
-	$(PY) -m analysis.render $(REPORT_DIR)
+	$(PY) -m analysis.report.render $(REPORT_DIR)
 	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
 
 # ---- synthetic cohort ------------------------------------------------------------------------
 .PHONY: calibrate
 ## calibrate: regenerate the committed synthetic cohort (data/synthetic) from its seed (~1.5 min)
 calibrate: | $(ENV)
-	$(PY) -m analysis.calibrate --out data/synthetic
+	$(PY) -m analysis.synthetic.build --out data/synthetic
+
+.PHONY: sync
+## sync: bring each notebook and its paired percent script (notebooks/*.py) in line (jupytext)
+sync: | $(ENV)
+	$(PY) -m jupytext --sync notebooks/*.ipynb
 
 .PHONY: dictionary
-## dictionary: regenerate data/DATA_DICTIONARY.md from analysis/schema.py
+## dictionary: regenerate data/DATA_DICTIONARY.md from analysis/data/schema.py
 dictionary: | $(ENV)
-	$(PY) -m analysis.schema
+	$(PY) -m analysis.data.schema
 
 # ---- quality -----------------------------------------------------------------------------------
 .PHONY: test

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_calibrate.py [--seed N] [--steps N] [--chains N]
 
-Runs :func:`analysis.calibrate.calibrate` with the default settings (the ones `make calibrate`
+Runs :func:`analysis.synthetic.build.calibrate` with the default settings (the ones `make calibrate`
 uses), validates the result and scores it in-process with the project's statistics. The time is
 wall clock; the target is under two minutes on two cores. No file is written.
 """
@@ -14,7 +14,7 @@ import time
 
 import pandas as pd
 
-from analysis import calibrate
+from analysis.synthetic import build, calibrate
 
 
 def main(argv=None) -> int:
@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chains", type=int, default=2)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    tables = calibrate.calibrate(args.seed, args.steps, args.chains)
+    tables = build.calibrate(args.seed, args.steps, args.chains)
     t1 = time.perf_counter()
     report = calibrate.validate_tables(tables)
     card, summary = calibrate.score(tables)

@@ -23,8 +23,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from analysis import compare, km
-from analysis.control import CoxControl, SurvControl
+from analysis.stats import compare, km
+from analysis.stats.control import CoxControl, SurvControl
 
 COVS = ["age", "sex", "ecog", "x4", "x5"]
 

@@ -1,4 +1,5 @@
-"""Source notebooks: thin, parameterised, committed without outputs, and in step with their sources."""
+"""Source notebooks: thin, parameterised, committed without outputs, paired with their percent scripts,
+and defaulting to the params files."""
 import json
 import re
 import subprocess
@@ -44,12 +45,52 @@ def test_every_parameter_file_only_sets_known_parameters():
             assert given <= known, f"{f.name} sets unknown parameters {given - known} for {path.name}"
 
 
-def test_notebooks_are_built_from_tools_sources(tmp_path):
-    """`python tools/nb_build.py` regenerates the committed notebooks exactly."""
-    subprocess.run([sys.executable, str(PROJ_ROOT / "tools" / "nb_build.py"), str(tmp_path)], check=True,
-                   capture_output=True)
-    for p in NOTEBOOKS:
-        assert (tmp_path / p.name).read_bytes() == p.read_bytes(), f"{p.name}: run python tools/nb_build.py"
+def cells(nb):
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_and_its_percent_script_agree(path):
+    """Each notebook is paired with notebooks/NN-section.py (jupytext percent format, jupytext.toml):
+    after an edit of either, `jupytext --sync notebooks/*.ipynb` brings the other in line."""
+    import jupytext
+
+    twin = path.with_suffix(".py")
+    assert twin.exists(), f"{twin.name} missing: jupytext --sync {path.relative_to(PROJ_ROOT)}"
+    assert cells(jupytext.read(path)) == cells(jupytext.read(twin)), (
+        f"{path.name} and {twin.name} differ: jupytext --sync {path.relative_to(PROJ_ROOT)}")
+
+
+def test_the_pairing_check_sees_an_edit(tmp_path):
+    import jupytext
+
+    nb = jupytext.read(NOTEBOOKS[0])
+    edited = jupytext.reads(jupytext.writes(nb, "py:percent").replace("SECTION = ", "SECTION  = ", 1), "py:percent")
+    assert cells(edited) != cells(nb)
+
+
+def parameters_cell(path) -> dict:
+    """The literal defaults of the notebook's parameters cell."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    src = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(src).body if isinstance(n, ast.Assign)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_defaults_are_the_params_files(path):
+    """One source for defaults: running a notebook on its own (Jupyter) gives the numbers `make` gives."""
+    import yaml
+
+    defaults = parameters_cell(path)
+    given = {}
+    for f in (PARAMS_DIR / "common.yaml", PARAMS_DIR / f"{path.stem}.yaml"):
+        given.update(yaml.safe_load(f.read_text()) or {})
+    assert {k: defaults.get(k) for k in given} == given
+    assert defaults["data"] == "data/synthetic" and defaults["out"] == "."
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from analysis.paths import PROJ_ROOT, SYNTHETIC_DIR
-from analysis.results import collect_numbers
+from analysis.report.results import collect_numbers
 
 pytestmark = pytest.mark.slow
 
@@ -126,4 +126,4 @@ def test_changing_one_sections_params_reruns_that_section_and_the_report_only(bu
     proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", "-n", "-W", "params/02-response.yaml")
     ran = set(re.findall(r"notebooks/(\d\d-[a-z]+)\.ipynb", proc.stdout))
     assert ran == {"02-response", "06-scorecard"}  # the scorecard reads every section's numbers
-    assert "analysis.render" in proc.stdout
+    assert "analysis.report.render" in proc.stdout

@@ -1,0 +1,2 @@
+"""Data layer: the data contract (schema), readers, validation, endpoint derivation and RECIST.
+"""

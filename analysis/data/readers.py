@@ -1,0 +1,642 @@
+"""Read a cohort's three tables from CSV, Excel, SPSS (.sav) or Stata (.dta) files.
+
+A cohort is either
+
+* a folder holding ``patients.*``, ``assessments.*`` and ``adverse_events.*``,
+  each a ``.csv``, ``.xlsx``, ``.sav`` or ``.dta`` file (formats may differ
+  between tables, but exactly one file per table), or
+* one ``.xlsx`` workbook with the sheets ``patients``, ``assessments`` and
+  ``adverse_events``.
+
+Reading turns every cell into the type the data contract (:mod:`analysis.data.schema`)
+gives its column, and records every cell it cannot convert as an *issue* (a
+validation error with a stable rule id) instead of raising: the validator
+(:mod:`analysis.data.validate`) then shows every problem of the cohort in one table.
+Only problems that leave nothing to read (no such path, a table file missing or
+present in two formats, a workbook without the sheet) raise
+:class:`CohortReadError`.
+
+What the reader does with a cell:
+
+* **missing**: an empty cell, or the text ``NA``, ``N/A`` or ``.`` (any case);
+* **id / text**: stripped text; a whole number from Excel/SPSS/Stata is written
+  without decimals (``12.0`` -> ``"12"``);
+* **int**: a whole number (``"3"``, ``3``, ``3.0``); anything else is a ``type`` error;
+* **float**: a number; ``"12,5"`` (decimal comma) is a ``type`` error;
+* **category**: stripped, compared case-insensitively with the codes and the
+  labels of the data dictionary, stored as the code (``" Male"`` -> ``"male"``);
+  SPSS/Stata value labels are applied first (code 1 labelled ``"Male"`` ->
+  ``"male"``); a label that matches neither is a ``value_label`` error;
+* **date**: ``YYYY-MM-DD`` text, Excel date cells, SPSS/Stata date variables;
+  ``DD/MM/YYYY`` and ``MM/DD/YYYY`` can't be told apart, so slash dates are
+  rejected (``date_ambiguous``) unless ``date_format`` is given.
+
+Every table gets a column ``_row``: the row as the user sees it (CSV: line
+number, the header being line 1; Excel: sheet row; SPSS/Stata: case number).
+No row is ever dropped, except rows in which every cell is empty (reported as a
+``blank_row`` warning when they sit inside the data).
+
+pyreadstat says itself it is not a validated package, so the SHA-256 of every
+file read is recorded in :attr:`RawCohort.sha256`.
+
+Examples
+--------
+>>> raw = read_cohort("data/synthetic")                    # doctest: +SKIP
+>>> raw.tables["patients"].shape, raw.sources["patients"]  # doctest: +SKIP
+((68, 23), 'data/synthetic/patients.csv')
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from numbers import Number
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.schema import MISSING_TOKENS, RULE_BY_ID, SCHEMA, TABLES, Column, columns
+
+#: File suffixes the reader accepts, by format name.
+FORMATS = {".csv": "csv", ".xlsx": "excel", ".sav": "spss", ".dta": "stata"}
+#: Columns of the issue table (the validator adds a ``severity`` column).
+ISSUE_COLUMNS = ["file", "table", "row", "column", "value", "rule"]
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+_SLASH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
+_FORMAT_ALIASES = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y", "DD.MM.YYYY": "%d.%m.%Y",
+                   "YYYY/MM/DD": "%Y/%m/%d", "DD-MM-YYYY": "%d-%m-%Y", "MM-DD-YYYY": "%m-%d-%Y"}
+
+
+class CohortReadError(ValueError):
+    """The cohort can't be read at all (path, file names, formats or sheets)."""
+
+
+class Labelled(NamedTuple):
+    """A SPSS/Stata value together with its value label."""
+
+    code: Any
+    label: str | None  # None: the variable has value labels, but none for this value
+    all_labels: dict | None = None  # every value label of the variable (for messages)
+
+    def __str__(self) -> str:
+        return _show(self.code) if self.label is None else f"{_show(self.code)} '{self.label}'"
+
+
+@dataclass
+class RawCohort:
+    """The three tables as read, typed as the schema says, before validation.
+
+    Attributes
+    ----------
+    tables : table name -> DataFrame (schema columns present in the file, in
+        schema order, then absent optional columns filled with missing values,
+        then unknown columns as read, then ``_row``).
+    sources : table name -> file path (``path#sheet`` for Excel).
+    sha256 : table name -> SHA-256 hex digest of the file read.
+    columns : table name -> column names as found in the file (after matching
+        schema names case-insensitively), in file order.
+    issues : problems found while reading (columns file, table, row, column,
+        value, rule, severity); the validator reports them with its own.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    sources: dict[str, str]
+    sha256: dict[str, str]
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS + ["severity"]))
+    unreadable: set[str] = field(default_factory=set)  # tables whose file could not be read at all
+
+
+# --------------------------------------------------------------------------- public API
+
+def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohort:
+    """Read the cohort at ``path`` (a folder of three files or one ``.xlsx`` workbook).
+
+    Parameters
+    ----------
+    path : folder holding ``patients.*``, ``assessments.*``, ``adverse_events.*``
+        (``.csv``, ``.xlsx``, ``.sav`` or ``.dta``), or one ``.xlsx`` workbook with
+        sheets of those names.
+    date_format : how to read dates written as text other than ``YYYY-MM-DD``,
+        e.g. ``"DD/MM/YYYY"``, ``"MM/DD/YYYY"`` or a ``strptime`` format such as
+        ``"%d/%m/%Y"``. Without it such dates are ``date_ambiguous`` errors.
+
+    Raises
+    ------
+    CohortReadError
+        when the path doesn't exist, a table file is missing or present in
+        more than one format, or a workbook lacks a sheet. Everything else
+        (bad cells, empty files, encodings) is recorded in ``issues``.
+    """
+    fmt = _normalise_date_format(date_format)
+    p = Path(path)
+    if not p.exists():
+        raise CohortReadError(f"cohort path not found: {p}")
+    reader = _Reader(fmt)
+    if p.is_dir():
+        for table in TABLES:
+            f = _table_file(p, table)
+            reader.read_file(table, f)
+    elif p.suffix.lower() == ".xlsx":
+        sheets = _workbook_sheets(p)
+        missing = [t for t in TABLES if t not in sheets]
+        if missing:
+            raise CohortReadError(f"{p}: workbook has no sheet {', '.join(missing)} (sheets found: "
+                                  f"{', '.join(sheets.values()) or 'none'}); name the sheets "
+                                  f"{', '.join(TABLES)}")
+        digest = _sha256(p)
+        for table in TABLES:
+            reader.read_excel(table, p, sheets[table], digest)
+    else:
+        raise CohortReadError(f"{p}: expected a folder with patients, assessments and adverse_events files "
+                              f"or an .xlsx workbook, not a {p.suffix or 'file without suffix'}")
+    return reader.result()
+
+
+# --------------------------------------------------------------------------- locating files
+
+def _table_file(folder: Path, table: str) -> Path:
+    found = sorted(f for f in folder.iterdir()
+                   if f.is_file() and f.stem.lower() == table and f.suffix.lower() in FORMATS
+                   and not f.name.startswith("~$"))
+    if not found:
+        others = sorted(f.name for f in folder.iterdir() if f.stem.lower() == table)
+        hint = f" (found {', '.join(others)}; accepted: {', '.join(FORMATS)})" if others else ""
+        raise CohortReadError(f"{folder}: no {table} file{hint}; expected {table}.csv, {table}.xlsx, "
+                              f"{table}.sav or {table}.dta")
+    if len(found) > 1:
+        raise CohortReadError(f"{folder}: {table} is ambiguous, found {', '.join(f.name for f in found)}; "
+                              f"keep exactly one")
+    return found[0]
+
+
+def _workbook_sheets(path: Path) -> dict[str, str]:
+    """Table name -> sheet title of a workbook (sheet names matched case-insensitively)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:  # noqa: BLE001  (zip errors, invalid xml ...)
+        raise CohortReadError(f"{path}: not a readable .xlsx workbook ({e})") from e
+    try:
+        return {s.strip().lower(): s for s in wb.sheetnames}
+    finally:
+        wb.close()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _normalise_date_format(fmt: str | None) -> str | None:
+    if fmt is None:
+        return None
+    fmt = _FORMAT_ALIASES.get(fmt.strip().upper(), fmt)
+    if "%" not in fmt:
+        raise ValueError(f"date_format {fmt!r}: use one of {', '.join(_FORMAT_ALIASES)} or a strptime format")
+    try:
+        dt.datetime.strptime(dt.date(2001, 2, 3).strftime(fmt), fmt)
+    except ValueError as e:
+        raise ValueError(f"date_format {fmt!r} is not a usable strptime format") from e
+    return fmt
+
+
+# --------------------------------------------------------------------------- reading
+
+class _Reader:
+    """Accumulates tables, sources, checksums and issues over the three tables."""
+
+    def __init__(self, date_format: str | None):
+        self.date_format = date_format
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.sources: dict[str, str] = {}
+        self.sha: dict[str, str] = {}
+        self.columns: dict[str, list[str]] = {}
+        self.issues: list[dict] = []
+        self.unreadable: set[str] = set()
+        self._books: dict = {}
+
+    def workbook(self, path: Path, data_only: bool):
+        """Load a workbook once per reading (not read-only: merged cells need the full model)."""
+        import openpyxl
+
+        key = (str(path), data_only)
+        if key not in self._books:
+            self._books[key] = openpyxl.load_workbook(path, data_only=data_only)
+        return self._books[key]
+
+    # -- helpers
+    def issue(self, table, row, column, value, rule, severity="error"):
+        if rule.split(":", 1)[0] not in RULE_BY_ID:  # a programming error: document every rule in schema.RULES
+            raise KeyError(f"undocumented rule {rule.split(':', 1)[0]!r}")
+        self.issues.append({"file": self.sources.get(table, ""), "table": table, "row": row, "column": column,
+                            "value": "" if value is None else _show(value), "rule": rule,
+                            "severity": severity})
+
+    def fail(self, table, rule, row=None, value=None):
+        """The table can't be read: keep an empty table with the schema's columns."""
+        self.issue(table, row, None, value, rule)
+        self.unreadable.add(table)
+        self.columns[table] = []
+        self.tables[table] = _empty_table(table)
+
+    def result(self) -> RawCohort:
+        issues = pd.DataFrame(self.issues, columns=ISSUE_COLUMNS + ["severity"])
+        issues["row"] = issues["row"].astype("Int64")
+        return RawCohort(self.tables, self.sources, self.sha, self.columns, issues, self.unreadable)
+
+    # -- formats
+    def read_file(self, table: str, path: Path):
+        kind = FORMATS[path.suffix.lower()]
+        if kind == "excel":
+            sheets = _workbook_sheets(path)
+            if table in sheets:
+                sheet = sheets[table]
+            elif len(sheets) == 1:
+                sheet = next(iter(sheets.values()))
+            else:
+                raise CohortReadError(f"{path}: several sheets ({', '.join(sheets.values())}) and none named "
+                                      f"{table}")
+            self.read_excel(table, path, sheet, _sha256(path))
+            return
+        self.sources[table] = str(path)
+        self.sha[table] = _sha256(path)
+        if kind == "csv":
+            self.read_csv(table, path)
+        else:
+            self.read_stat(table, path, kind)
+
+    def read_csv(self, table: str, path: Path):
+        data = path.read_bytes()
+        if not data.strip():
+            return self.fail(table, "file_empty: the file is empty (no header row, no data)")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            bad = data[e.start: e.start + 1]
+            return self.fail(table, f"encoding: {path.name} is not valid UTF-8 (byte 0x{bad.hex()} on line "
+                                    f"{line}); re-export it as 'CSV UTF-8'", row=line, value=repr(bad))
+        first = text.split("\n", 1)[0]
+        delim = max([",", ";", "\t"], key=first.count) if any(d in first for d in ",;\t") else ","
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        header, rows, line_end = None, [], 0
+        pending_blank = []
+        try:
+            for rec in reader:
+                start, line_end = line_end + 1, reader.line_num
+                if header is None:
+                    if not any(c.strip() for c in rec):
+                        continue
+                    header = (rec, start)
+                    continue
+                if not any(c.strip() for c in rec):
+                    pending_blank.append(start)
+                    continue
+                for b in pending_blank:
+                    self.issue(table, b, None, None, "blank_row: empty line inside the table, ignored", "warning")
+                pending_blank = []
+                rows.append((start, rec))
+        except csv.Error as e:
+            return self.fail(table, f"read_error: {path.name} is not a well-formed CSV file ({e})",
+                             row=reader.line_num)
+        names, hrow = header
+        n = len(names)
+        out = []
+        for line, rec in rows:
+            if len(rec) != n:
+                extra = rec[n:]
+                if len(rec) < n or any(c.strip() for c in extra):
+                    self.issue(table, line, None, None, f"csv_fields: line has {len(rec)} fields, the header "
+                                                        f"has {n}")
+                rec = (rec + [""] * n)[:n]
+            out.append((line, rec))
+        self.build(table, names, out, header_row=hrow)
+
+    def read_stat(self, table: str, path: Path, kind: str):
+        import pyreadstat
+
+        if path.stat().st_size == 0:
+            return self.fail(table, "file_empty: the file is empty")
+        try:
+            fn = pyreadstat.read_sav if kind == "spss" else pyreadstat.read_dta
+            df, meta = fn(str(path), apply_value_formats=False)
+        except Exception as e:  # noqa: BLE001  (pyreadstat raises its own ReadstatError / PyreadstatError)
+            return self.fail(table, f"read_error: {path.name} could not be read as "
+                                    f"{'SPSS' if kind == 'spss' else 'Stata'} ({e})")
+        names = list(df.columns)
+        value_labels = meta.variable_value_labels or {}
+        cols = []
+        for name in names:
+            vals = df[name].tolist()
+            labels = value_labels.get(name)
+            if labels:  # a plain list: numpy would unpack the Labelled tuples into a 2-D array
+                norm = {_label_key(k): v for k, v in labels.items()}
+                vals = [v if _is_missing(v) else Labelled(v, norm.get(_label_key(v)), labels) for v in vals]
+            cols.append(vals)
+        rows = [(i + 1, [c[i] for c in cols]) for i in range(len(df))]
+        self.build(table, names, rows, header_row=None)
+
+    def read_excel(self, table: str, path: Path, sheet: str, digest: str):
+        from openpyxl.utils import get_column_letter
+
+        self.sources[table] = f"{path}#{sheet}"
+        self.sha[table] = digest
+        ws = self.workbook(path, data_only=False)[sheet]
+        grid = [list(r) for r in ws.iter_rows()]
+        while grid and all(_is_missing(c.value) for c in grid[-1]):
+            grid.pop()
+        if not grid:
+            return self.fail(table, f"file_empty: sheet {sheet} is empty (no header row, no data)")
+        for rng in ws.merged_cells.ranges:
+            self.issue(table, rng.min_row, None, ws.cell(rng.min_row, rng.min_col).value,
+                       f"excel_merged: merged cells {rng.coord}; unmerge them so that every cell holds its "
+                       f"own value")
+        formulas = [c for r in grid for c in r if c.data_type == "f"]
+        cached = {}
+        if formulas:
+            wsv = self.workbook(path, data_only=True)[sheet]
+            cached = {c.coordinate: wsv[c.coordinate].value for c in formulas}
+        header_cells = grid[0]
+        names = []
+        for c in header_cells:
+            v = cached.get(c.coordinate, c.value) if c.data_type == "f" else c.value
+            names.append("" if _is_missing(v) else str(v))
+        rows = []
+        pending_blank = []
+        for r in grid[1:]:
+            vals = []
+            for c in r:
+                v = c.value
+                if c.data_type == "f":
+                    v = cached.get(c.coordinate)
+                    if v is None:
+                        col = names[c.column - 1] if c.column - 1 < len(names) else get_column_letter(c.column)
+                        self.issue(table, c.row, _schema_name(table, col), c.value,
+                                   f"excel_formula: cell {c.coordinate} holds a formula without a saved "
+                                   f"value; paste values only (or open and save the file in Excel)")
+                        v = _FORMULA
+                vals.append(v)
+            if all(_is_missing(v) for v in vals):
+                pending_blank.append(r[0].row)
+                continue
+            for b in pending_blank:
+                self.issue(table, b, None, None, "blank_row: empty row inside the table, ignored", "warning")
+            pending_blank = []
+            rows.append((r[0].row, vals))
+        self.build(table, names, rows, header_row=1)
+
+    # -- typing
+    def build(self, table: str, names: list, rows: list[tuple[int, list]], header_row):
+        spec = columns(table)
+        keep: dict[str, int] = {}
+        found: list[str] = []
+        for j, raw in enumerate(names):
+            name = _schema_name(table, str(raw).strip())
+            if not name:
+                if any(not _is_missing(r[1][j]) for r in rows if j < len(r[1])):
+                    self.issue(table, header_row, f"(column {j + 1})", None,
+                               "column_unnamed: values under an empty header cell")
+                continue
+            if name in keep:
+                self.issue(table, header_row, name, raw, f"column_duplicate: column {name} appears more than "
+                                                         f"once; the first one is used")
+                continue
+            keep[name] = j
+            found.append(name)
+        self.columns[table] = found
+        if not rows:
+            if table == "adverse_events":
+                self.issue(table, None, None, None,
+                           "no_adverse_events: the adverse-event table has no rows", "warning")
+            else:
+                self.issue(table, header_row, None, None, "file_header_only: the table has a header but "
+                                                           "no data rows")
+                self.unreadable.add(table)
+        data: dict[str, Any] = {}
+        row_numbers = [r[0] for r in rows]
+        for name, j in keep.items():
+            raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
+            col = spec.get(name)
+            if col is None:  # unknown column: kept as read
+                data[name] = pd.Series([None if _is_missing(v) else (v.code if isinstance(v, Labelled) else v)
+                                        for v in raw_vals], dtype=object)
+                continue
+            typed = []
+            for rn, v in zip(row_numbers, raw_vals):
+                if v is _FORMULA:
+                    typed.append(None)
+                    continue
+                value, err = coerce(col, v, self.date_format)
+                if err:
+                    self.issue(table, rn, name, v, err)
+                typed.append(value)
+            data[name] = _typed_series(col, typed)
+        ordered = [c.name for c in SCHEMA[table] if c.name in data]
+        absent_optional = [c for c in SCHEMA[table] if not c.required and c.name not in data]
+        for c in absent_optional:
+            data[c.name] = _typed_series(c, [None] * len(rows))
+        unknown = [n for n in data if n not in spec]
+        df = pd.DataFrame({n: data[n] for n in ordered + [c.name for c in absent_optional] + unknown})
+        df.index = pd.RangeIndex(len(rows))
+        df["_row"] = pd.array(row_numbers, dtype="Int64")
+        self.tables[table] = df
+
+
+_FORMULA = object()  # marker: formula cell without cached value (already reported)
+
+
+def _schema_name(table: str, name: str) -> str:
+    """The schema's spelling of ``name`` when it matches a column case-insensitively."""
+    key = name.strip().lower()
+    for c in SCHEMA[table]:
+        if c.name == key:
+            return c.name
+    return name.strip()
+
+
+def _empty_table(table: str) -> pd.DataFrame:
+    df = pd.DataFrame({c.name: _typed_series(c, []) for c in SCHEMA[table]})
+    df["_row"] = pd.array([], dtype="Int64")
+    return df
+
+
+def _typed_series(col: Column, values: list) -> pd.Series:
+    if col.kind == "int":
+        return pd.Series(pd.array(values, dtype="Int64"))
+    if col.kind == "float":
+        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+    if col.kind == "date":
+        return pd.Series(pd.to_datetime([pd.NaT if v is None else v for v in values]), dtype="datetime64[ns]")
+    return pd.Series(values, dtype=object)
+
+
+# --------------------------------------------------------------------------- cells
+
+def _is_missing(v) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, str):
+        return v.strip().lower() in MISSING_TOKENS
+    if isinstance(v, float):
+        return math.isnan(v)
+    try:
+        return bool(pd.isna(v)) if not isinstance(v, Labelled) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _label_key(v):
+    """Key to look a value up in pyreadstat's value-label dict (1 and 1.0 alike)."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str):
+        return v.strip()
+    return v
+
+
+def _show(v) -> str:
+    """A cell value as shown in the error table."""
+    if isinstance(v, Labelled):
+        return str(v)
+    if isinstance(v, bool):
+        return str(v).upper()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return v.strftime("%Y-%m-%d") if (v.hour, v.minute, v.second) == (0, 0, 0) else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, Number | np.number) and not isinstance(v, bool | np.bool_)
+
+
+def coerce(col: Column, v, date_format: str | None = None) -> tuple[Any, str | None]:
+    """Convert one cell to the type of ``col``.
+
+    Returns ``(value, None)`` on success (``value`` is ``None`` for a missing
+    cell) or ``(None, "rule_id: message")`` when the cell can't be converted.
+    """
+    if _is_missing(v):
+        return None, None
+    kind = col.kind
+    if isinstance(v, Labelled):
+        if kind == "category":
+            return _category(col, _show(v.code) if v.label is None else v.label, labelled=v)
+        v = v.code  # value labels of numeric columns are descriptive only
+    if kind in ("id", "text"):
+        if _is_number(v):
+            return (str(int(v)) if float(v).is_integer() else str(v)), None
+        if isinstance(v, dt.date | pd.Timestamp):
+            return None, f"type: {_show(v)} is a date, not {'an identifier' if kind == 'id' else 'text'}"
+        return str(v).strip(), None
+    if kind == "int":
+        return _integer(v)
+    if kind == "float":
+        return _float(v)
+    if kind == "date":
+        return _date(v, date_format)
+    if kind == "category":
+        if _is_number(v):
+            v = _show(float(v))
+        elif not isinstance(v, str):
+            return None, f"category: {_show(v)!r} is not one of {_choices(col)}"
+        return _category(col, v)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _integer(v):
+    if isinstance(v, bool | np.bool_) or isinstance(v, dt.date | pd.Timestamp):
+        return None, f"type: {_show(v)!r} is not a whole number"
+    if _is_number(v):
+        f = float(v)
+        if math.isfinite(f) and f.is_integer():
+            return int(f), None
+        return None, f"type: {_show(v)!r} is not a whole number"
+    s = str(v).strip()
+    if _INT.match(s):
+        return int(float(s)), None
+    return None, f"type: {s!r} is not a whole number"
+
+
+def _float(v):
+    if isinstance(v, bool | np.bool_) or isinstance(v, dt.date | pd.Timestamp):
+        return None, f"type: {_show(v)!r} is not a number"
+    if _is_number(v):
+        f = float(v)
+    else:
+        s = str(v).strip()
+        try:
+            f = float(s)
+        except ValueError:
+            hint = " (use a decimal point, not a comma)" if re.fullmatch(r"[+-]?\d+,\d+", s) else ""
+            return None, f"type: {s!r} is not a number{hint}"
+    if not math.isfinite(f):
+        return None, f"type: {_show(v)!r} is not a finite number"
+    return f, None
+
+
+def _date(v, date_format):
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return pd.Timestamp(v).normalize().to_pydatetime(), None
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day), None
+    if _is_number(v):
+        return None, (f"type: number {_show(v)} in a date column; format the column as a date or write "
+                      f"YYYY-MM-DD")
+    s = str(v).strip()
+    m = _ISO.match(s)
+    if m:
+        try:
+            d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError as e:
+            return None, f"date: {s!r} is not a valid date ({e})"
+        return dt.datetime(d.year, d.month, d.day), None
+    if date_format:
+        try:
+            return dt.datetime.strptime(s, date_format), None
+        except ValueError:
+            return None, f"date: {s!r} is not a valid date in the format {date_format} (nor YYYY-MM-DD)"
+    m = _SLASH.match(s)
+    if m:
+        a, b = int(m[1]), int(m[2])
+        fits = [f for f, ok in (("DD/MM/YYYY", a <= 31 and b <= 12), ("MM/DD/YYYY", a <= 12 and b <= 31)) if ok]
+        how = " or ".join(fits) if fits else "no day/month order"
+        return None, (f"date_ambiguous: {s!r} could be {how}; write YYYY-MM-DD or pass "
+                      f"date_format='DD/MM/YYYY' (or 'MM/DD/YYYY')")
+    return None, f"date: {s!r} is not a date (expected YYYY-MM-DD)"
+
+
+def _choices(col: Column) -> str:
+    return ", ".join(str(c) for c in col.categories or ())
+
+
+def _category(col: Column, s: str, labelled: Labelled | None = None):
+    key = str(s).strip().casefold()
+    for code in col.categories or ():
+        if key == str(code).casefold() or (col.labels and key == str(col.labels.get(code, "")).casefold()):
+            return code, None
+    if labelled is not None:
+        if labelled.label is None:
+            known = ", ".join(f"{_show(k)}={v}" for k, v in (labelled.all_labels or {}).items())
+            return None, (f"value_label: value {_show(labelled.code)} has no value label (the file labels "
+                          f"{known}); expected one of {_choices(col)}")
+        return None, (f"value_label: value {_show(labelled.code)} is labelled {labelled.label!r}, which is "
+                      f"not one of {_choices(col)}" + (f" (labels: {', '.join(col.labels.values())})"
+                                                       if col.labels else ""))
+    return None, f"category: {str(s).strip()!r} is not one of {_choices(col)}"

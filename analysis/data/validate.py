@@ -1,0 +1,462 @@
+"""Validate a cohort against the data contract, reporting every problem in one pass.
+
+The checker is hand-written and driven by :mod:`analysis.data.schema` (each
+column's kind, categories, range and nullability, and the rule catalogue
+:data:`analysis.data.schema.RULES`), which keeps row numbers and messages exact.
+It adds to the problems found while reading (:attr:`RawCohort.issues`)
+the checks on typed values: missing cells, ranges, unique ids, cross-table
+dates and RECIST 1.1 consistency.
+
+Every problem is one row of a table with the columns ``file, table, row,
+column, value, rule``; ``rule`` starts with the rule's stable id
+(``range: 5 is outside 0–4``). The values are the cells of the user's own file
+(patient ids included: this table is for the data manager and never reaches the
+rendered report).
+
+Command line::
+
+    python -m analysis.data.validate DATA_PATH [--report OUT.csv] [--date-format DD/MM/YYYY]
+
+prints the table and exits 1 when there are errors; otherwise prints
+``cohort OK: N patients, M assessments, K adverse events (W warnings)``.
+
+Examples
+--------
+>>> from analysis.data.readers import read_cohort
+>>> report = validate_cohort(read_cohort("data/synthetic"))   # doctest: +SKIP
+>>> report.ok, report.summary()                                 # doctest: +SKIP
+(True, 'cohort OK: 68 patients, 212 assessments, 185 adverse events (0 warnings)')
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.readers import ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
+from analysis.data.schema import RULE_BY_ID, SCHEMA, TABLES
+
+#: Columns of :attr:`ValidationReport.errors` and :attr:`ValidationReport.warnings`.
+REPORT_COLUMNS = ISSUE_COLUMNS
+_EPS = 1e-6
+
+
+def table_text(df: pd.DataFrame) -> str:
+    """A left-aligned plain-text table (pandas right-aligns text, which is hard to read here)."""
+    if df.empty:
+        return ""
+    cells = df.astype(str)
+    widths = {c: max(len(str(c)), cells[c].str.len().max()) for c in cells.columns}
+    lines = ["  ".join(str(c).ljust(widths[c]) for c in cells.columns).rstrip()]
+    lines += ["  ".join(v.ljust(widths[c]) for c, v in zip(cells.columns, row)).rstrip()
+              for row in cells.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+class CohortValidationError(ValueError):
+    """The cohort breaks the data contract; the message is the table of errors."""
+
+    def __init__(self, errors: pd.DataFrame):
+        self.errors = errors
+        super().__init__(table_text(errors))
+
+
+@dataclass
+class ValidationReport:
+    """All violations of a cohort: ``errors`` and ``warnings`` (columns file, table, row, column, value, rule)."""
+
+    errors: pd.DataFrame
+    warnings: pd.DataFrame
+    counts: dict = field(default_factory=dict)  # rows per table
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return self.errors.empty
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`CohortValidationError` when there are errors."""
+        if not self.ok:
+            raise CohortValidationError(self.errors)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Errors then warnings, with a ``severity`` column first."""
+        parts = [df.assign(severity=sev) for sev, df in (("error", self.errors), ("warning", self.warnings))]
+        out = pd.concat(parts, ignore_index=True) if any(len(p) for p in parts) else \
+            pd.DataFrame(columns=REPORT_COLUMNS + ["severity"])
+        return out[["severity"] + REPORT_COLUMNS]
+
+    def write(self, path: str | Path) -> Path:
+        """Write errors and warnings to a CSV file (UTF-8) with a ``severity`` column."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_frame().to_csv(path, index=False, lineterminator="\n")
+        return path
+
+    def rule_ids(self, severity: str = "error") -> list[str]:
+        """Rule ids of the errors (or warnings), in order."""
+        df = self.errors if severity == "error" else self.warnings
+        return [r.split(":", 1)[0] for r in df["rule"]]
+
+    def summary(self) -> str:
+        """One line: ``cohort OK: ...`` or the number of errors."""
+        c = self.counts
+        if self.ok:
+            return (f"cohort OK: {c.get('patients', 0)} patients, {c.get('assessments', 0)} assessments, "
+                    f"{c.get('adverse_events', 0)} adverse events ({len(self.warnings)} warnings)")
+        return f"cohort INVALID: {len(self.errors)} errors, {len(self.warnings)} warnings"
+
+    def __str__(self) -> str:
+        df = self.to_frame()
+        return (table_text(df) + "\n" if len(df) else "") + self.summary()
+
+
+# --------------------------------------------------------------------------- the checker
+
+class _Collector:
+    def __init__(self, raw: RawCohort):
+        self.raw = raw
+        self.rows: list[dict] = []
+
+    def add(self, table, row, column, value, rule_id, text, severity=None):
+        if rule_id not in RULE_BY_ID:  # a programming error: every rule is documented in schema.RULES
+            raise KeyError(f"undocumented rule {rule_id!r}")
+        self.rows.append({"file": self.raw.sources.get(table, ""), "table": table,
+                          "row": None if row is None or pd.isna(row) else int(row), "column": column,
+                          "value": "" if value is None or (not isinstance(value, str) and pd.isna(value))
+                          else _show(value),
+                          "rule": f"{rule_id}: {text}", "severity": severity or RULE_BY_ID[rule_id].severity})
+
+
+def _d(x) -> str:
+    return "" if pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d")
+
+
+def validate_cohort(raw: RawCohort) -> ValidationReport:
+    """Check ``raw`` against the data contract; collect every violation (never raises on bad data)."""
+    out = _Collector(raw)
+    bad_cells = set()
+    for r in raw.issues.itertuples(index=False):
+        if r.column is not None and not pd.isna(r.row):
+            bad_cells.add((r.table, int(r.row), r.column))
+    usable = {}
+    for table in TABLES:
+        df = raw.tables.get(table)
+        if df is None or table in raw.unreadable:
+            continue
+        _check_columns(out, raw, table)
+        _check_cells(out, table, df, bad_cells)
+        usable[table] = df
+    if "patients" in usable:
+        _check_patients(out, usable["patients"])
+        _check_cross(out, usable)
+    issues = raw.issues.to_dict("records")
+    all_rows = pd.DataFrame(issues + out.rows, columns=REPORT_COLUMNS + ["severity"])
+    all_rows["row"] = all_rows["row"].astype("Int64")
+    all_rows["_t"] = all_rows["table"].map({t: i for i, t in enumerate(TABLES)})
+    all_rows["_c"] = [_col_order(t, c) for t, c in zip(all_rows["table"], all_rows["column"])]
+    all_rows = all_rows.sort_values(["_t", "row", "_c"], kind="stable", na_position="first")
+    all_rows = all_rows.drop(columns=["_t", "_c"]).reset_index(drop=True)
+    all_rows["column"] = all_rows["column"].fillna("")
+    all_rows["file"] = all_rows["file"].fillna("")
+    errors = all_rows[all_rows["severity"] == "error"][REPORT_COLUMNS].reset_index(drop=True)
+    warnings = all_rows[all_rows["severity"] != "error"][REPORT_COLUMNS].reset_index(drop=True)
+    counts = {t: (0 if t in raw.unreadable else len(raw.tables.get(t, ()))) for t in TABLES}
+    return ValidationReport(errors, warnings, counts)
+
+
+def _col_order(table, column) -> int:
+    names = [c.name for c in SCHEMA.get(table, ())]
+    return names.index(column) if column in names else len(names)
+
+
+def _check_columns(out: _Collector, raw: RawCohort, table: str):
+    found = raw.columns.get(table, [])
+    header_row = None if raw.sources.get(table, "").lower().endswith((".sav", ".dta")) else 1
+    for c in SCHEMA[table]:
+        if c.required and c.name not in found:
+            out.add(table, header_row, c.name, None, "column_missing", f"required column {c.name} is absent")
+    known = {c.name for c in SCHEMA[table]}
+    for name in found:
+        if name not in known:
+            out.add(table, header_row, name, None, "column_unknown",
+                    f"column {name} is not in the data dictionary (kept, not used)")
+
+
+def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
+    found = set(df.columns)
+    rows = df["_row"].to_numpy()
+    for c in SCHEMA[table]:
+        if c.name not in found:
+            continue
+        s = df[c.name]
+        isna = s.isna().to_numpy()
+        if not c.nullable:
+            for i in np.flatnonzero(isna):
+                if (table, int(rows[i]), c.name) not in bad_cells:
+                    out.add(table, rows[i], c.name, None, "missing", f"{c.name} is empty")
+        if c.kind in ("int", "float"):
+            vals = s.astype("float64").to_numpy()
+            for i in np.flatnonzero(~isna):
+                v = vals[i]
+                lo_bad = c.min is not None and v < c.min
+                hi_bad = c.max is not None and v > c.max
+                shown = _show(float(v))
+                if lo_bad or hi_bad:
+                    rng = f"{c.min:g}–{c.max:g}" if c.min is not None and c.max is not None else \
+                        (f"≥ {c.min:g}" if c.min is not None else f"≤ {c.max:g}")
+                    out.add(table, rows[i], c.name, v, "range", f"{shown} is outside {rng}"
+                            + (f" {c.unit}" if c.unit else ""))
+                elif c.categories is not None and v not in c.categories:
+                    out.add(table, rows[i], c.name, v, "category",
+                            f"{shown} is not one of {', '.join(str(k) for k in c.categories)}")
+    if "patient_id" in found and table == "patients":
+        ids = df["patient_id"]
+        first: dict = {}
+        for i, pid in enumerate(ids):
+            if pid is None or pd.isna(pid):
+                continue
+            if pid in first:
+                out.add(table, rows[i], "patient_id", pid, "id_duplicate",
+                        f"patient id {pid!r} already on row {first[pid]}")
+            else:
+                first[pid] = int(rows[i])
+
+
+def _check_patients(out: _Collector, p: pd.DataFrame):
+    """Date rules within the patients table."""
+    t = "patients"
+    cols = set(p.columns)
+    get = lambda c: p[c] if c in cols else pd.Series(pd.NaT, index=p.index)  # noqa: E731
+    start, prog, death = get("treatment_start_date"), get("progression_date"), get("death_date")
+    last, cutoff = get("last_contact_date"), get("data_cutoff_date")
+    rows, ids = p["_row"], p["patient_id"] if "patient_id" in cols else pd.Series("", index=p.index)
+
+    def check(mask, rule, column, value, text):
+        for i in np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool)):
+            pid = ids.iloc[i]
+            who = f"patient {pid}: " if isinstance(pid, str) and pid else ""
+            out.add(t, rows.iloc[i], column, value.iloc[i], rule, who + text(i))
+
+    check(start > cutoff, "start_after_cutoff", "treatment_start_date", start,
+          lambda i: f"treatment start {_d(start.iloc[i])} is after the data cutoff {_d(cutoff.iloc[i])}")
+    check(prog < start, "progression_before_start", "progression_date", prog,
+          lambda i: f"progression {_d(prog.iloc[i])} is before treatment start {_d(start.iloc[i])}")
+    check(death < start, "death_before_start", "death_date", death,
+          lambda i: f"death {_d(death.iloc[i])} is before treatment start {_d(start.iloc[i])}")
+    check(last < start, "last_contact_before_start", "last_contact_date", last,
+          lambda i: f"last contact {_d(last.iloc[i])} is before treatment start {_d(start.iloc[i])}")
+    check(prog > death, "progression_after_death", "progression_date", prog,
+          lambda i: f"progression {_d(prog.iloc[i])} is after death {_d(death.iloc[i])}")
+    check(prog > cutoff, "progression_after_cutoff", "progression_date", prog,
+          lambda i: f"progression {_d(prog.iloc[i])} is after the data cutoff {_d(cutoff.iloc[i])}")
+    check(death > cutoff, "death_after_cutoff", "death_date", death,
+          lambda i: f"death {_d(death.iloc[i])} is after the data cutoff {_d(cutoff.iloc[i])}")
+    check(last > cutoff, "last_contact_after_cutoff", "last_contact_date", last,
+          lambda i: f"last contact {_d(last.iloc[i])} is after the data cutoff {_d(cutoff.iloc[i])}")
+    check(last > death, "last_contact_after_death", "last_contact_date", last,
+          lambda i: f"last contact {_d(last.iloc[i])} is after death {_d(death.iloc[i])}")
+    check(last < death, "last_contact_before_death", "last_contact_date", last,
+          lambda i: f"last contact {_d(last.iloc[i])} differs from death {_d(death.iloc[i])}; "
+                    f"for a patient who died it should equal the death date")
+    check(death.isna() & (prog > last), "progression_after_last_contact", "progression_date", prog,
+          lambda i: f"progression {_d(prog.iloc[i])} is after the last contact {_d(last.iloc[i])}")
+    if "on_treatment_at_cutoff" in cols:
+        on = p["on_treatment_at_cutoff"] == "yes"
+        event = pd.concat([prog, death], axis=1).min(axis=1)
+        check(on & (event <= cutoff), "on_treatment_inconsistent", "on_treatment_at_cutoff",
+              p["on_treatment_at_cutoff"],
+              lambda i: f"on treatment at the cutoff, but progressed or died on {_d(event.iloc[i])}")
+    valid = cutoff.dropna()
+    if valid.nunique() > 1:
+        counts = valid.value_counts()
+        mode = counts.index[0]
+        check(cutoff.notna() & (cutoff != mode), "cutoff_differs", "data_cutoff_date", cutoff,
+              lambda i: f"data cutoff {_d(cutoff.iloc[i])} differs from {_d(mode)} "
+                        f"(used by {counts.iloc[0]} of {len(valid)} patients)")
+
+
+def _check_cross(out: _Collector, usable: dict):
+    p = usable["patients"]
+    if "patient_id" not in p.columns:
+        return
+    first = p.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
+    known = set(first.index)
+    pcol = lambda c: first[c] if c in first.columns else pd.Series(pd.NaT, index=first.index)  # noqa: E731
+    start, death, cutoff = pcol("treatment_start_date"), pcol("death_date"), pcol("data_cutoff_date")
+
+    for table in ("assessments", "adverse_events"):
+        df = usable.get(table)
+        if df is None or "patient_id" not in df.columns:
+            continue
+        for i, (pid, row) in enumerate(zip(df["patient_id"], df["_row"])):
+            if pid is not None and not pd.isna(pid) and pid not in known:
+                out.add(table, row, "patient_id", pid, "orphan_patient",
+                        f"patient id {pid!r} is not in the patients table")
+
+    a = usable.get("assessments")
+    if a is not None and {"patient_id", "assessment_date"} <= set(a.columns):
+        ok = a["patient_id"].isin(known)
+        s = a["patient_id"].map(start)
+        dth = a["patient_id"].map(death)
+        cut = a["patient_id"].map(cutoff)
+        d = a["assessment_date"]
+        for i in np.flatnonzero((ok & (d <= s)).to_numpy(dtype=bool)):
+            out.add("assessments", a["_row"].iloc[i], "assessment_date", d.iloc[i], "assessment_before_start",
+                    f"patient {a['patient_id'].iloc[i]}: assessment {_d(d.iloc[i])} is on or before treatment "
+                    f"start {_d(s.iloc[i])} (the baseline sum belongs in patients.baseline_sum_mm)")
+        for i in np.flatnonzero((ok & (d > dth)).to_numpy(dtype=bool)):
+            out.add("assessments", a["_row"].iloc[i], "assessment_date", d.iloc[i], "assessment_after_death",
+                    f"patient {a['patient_id'].iloc[i]}: assessment {_d(d.iloc[i])} is after death "
+                    f"{_d(dth.iloc[i])}")
+        for i in np.flatnonzero((ok & (d > cut)).to_numpy(dtype=bool)):
+            out.add("assessments", a["_row"].iloc[i], "assessment_date", d.iloc[i], "assessment_after_cutoff",
+                    f"patient {a['patient_id'].iloc[i]}: assessment {_d(d.iloc[i])} is after the data cutoff "
+                    f"{_d(cut.iloc[i])}")
+        dup = ok & d.notna() & a.duplicated(["patient_id", "assessment_date"], keep="first")
+        for i in np.flatnonzero(dup.to_numpy(dtype=bool)):
+            out.add("assessments", a["_row"].iloc[i], "assessment_date", d.iloc[i], "assessment_duplicate",
+                    f"patient {a['patient_id'].iloc[i]}: a second assessment on {_d(d.iloc[i])}")
+        _check_pd_progression(out, a[ok], pcol("progression_date"))
+        _check_recist(out, a[ok], first)
+        with_assessment = set(a["patient_id"].dropna())
+    else:
+        with_assessment = None
+
+    ae = usable.get("adverse_events")
+    if ae is not None and {"patient_id", "onset_date"} <= set(ae.columns):
+        ok = ae["patient_id"].isin(known)
+        d = ae["onset_date"]
+        s, dth = ae["patient_id"].map(start), ae["patient_id"].map(death)
+        for i in np.flatnonzero((ok & (d < s)).to_numpy(dtype=bool)):
+            out.add("adverse_events", ae["_row"].iloc[i], "onset_date", d.iloc[i], "ae_before_start",
+                    f"patient {ae['patient_id'].iloc[i]}: onset {_d(d.iloc[i])} is before treatment start "
+                    f"{_d(s.iloc[i])}")
+        for i in np.flatnonzero((ok & (d > dth)).to_numpy(dtype=bool)):
+            out.add("adverse_events", ae["_row"].iloc[i], "onset_date", d.iloc[i], "ae_after_death",
+                    f"patient {ae['patient_id'].iloc[i]}: onset {_d(d.iloc[i])} is after death "
+                    f"{_d(dth.iloc[i])}")
+
+    if with_assessment is not None:
+        for pid, row in zip(p["patient_id"], p["_row"]):
+            if pid is not None and not pd.isna(pid) and pid not in with_assessment:
+                out.add("patients", row, "patient_id", pid, "no_assessments",
+                        f"patient {pid} has no assessment and will be counted as not evaluable (NE)")
+
+
+def _check_pd_progression(out: _Collector, a: pd.DataFrame, prog: pd.Series):
+    """A PD assessment needs a progression on or before it: PFS is derived from progression_date."""
+    if "overall_response" not in a.columns:
+        return
+    override = a["response_override"] if "response_override" in a.columns else pd.Series(None, index=a.index)
+    is_pd = (a["overall_response"] == "PD") & (override != "yes") & a["assessment_date"].notna()
+    first_pd = a[is_pd].sort_values("assessment_date", kind="stable").drop_duplicates("patient_id")
+    for pid, day, row in zip(first_pd["patient_id"], first_pd["assessment_date"], first_pd["_row"]):
+        p = prog.get(pid, pd.NaT)
+        if pd.isna(p) or p > day:
+            when = "is missing" if pd.isna(p) else f"is {_d(p)}, after it"
+            out.add("assessments", row, "overall_response", "PD", "pd_without_progression",
+                    f"patient {pid}: PD on {_d(day)} but progression_date {when}; PFS "
+                    f"would count no progression then (record the progression date, or set response_override = "
+                    f"yes if the PD was not taken as progression)")
+
+
+def _check_recist(out: _Collector, a: pd.DataFrame, patients: pd.DataFrame):
+    """RECIST 1.1 size rules against the investigator's overall response, row by row."""
+    need = {"patient_id", "assessment_date", "overall_response", "sum_diameters_mm", "new_lesions"}
+    if not need <= set(a.columns):
+        return
+    base = patients["baseline_sum_mm"] if "baseline_sum_mm" in patients.columns else \
+        pd.Series(np.nan, index=patients.index)
+    a = a.assign(_ord=np.arange(len(a))).sort_values(["patient_id", "assessment_date", "_ord"], kind="stable")
+    override = a["response_override"] if "response_override" in a.columns else pd.Series(None, index=a.index)
+    t = "assessments"
+    for pid, g in a.groupby("patient_id", sort=False):
+        b = float(base.get(pid, np.nan))
+        nadir = b
+        for idx in g.index:
+            s = float(a.at[idx, "sum_diameters_mm"])
+            resp = a.at[idx, "overall_response"]
+            new = a.at[idx, "new_lesions"] == "yes"
+            row = a.at[idx, "_row"]
+            skip = override.at[idx] == "yes" or resp is None or pd.isna(resp) or resp == "NE"
+            if not skip:
+                _recist_row(out, t, row, pid, resp, s, b, nadir, new)
+            if not np.isnan(s):
+                nadir = s if np.isnan(nadir) else min(nadir, s)
+
+
+def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
+    has_s, has_b, has_n = not np.isnan(s), not np.isnan(b) and b > 0, not np.isnan(nadir)
+    pd_size = has_s and has_n and (s - nadir >= 0.2 * nadir - _EPS) and (s - nadir >= 5.0 - _EPS)
+    pr_size = has_s and has_b and s <= 0.7 * b + _EPS
+    pct = f"{(s - b) / b * 100:+.1f} % from baseline {b:g} mm" if has_s and has_b else ""
+    up = f"{s - nadir:+g} mm ({(s - nadir) / nadir * 100:+.1f} %) from nadir {nadir:g} mm" \
+        if has_s and has_n and nadir > 0 else (f"{s - nadir:+g} mm from nadir {nadir:g} mm" if has_s and has_n else "")
+    who = f"patient {pid}: "
+    hint = " (set response_override = yes to keep a deliberate exception)"
+    if resp != "PD" and new:
+        out.add(t, row, "overall_response", resp, "recist_new_lesions",
+                who + f"{resp} with new_lesions = yes; new lesions mean PD" + hint)
+        return
+    if resp == "PD":
+        if has_s and has_n and not (pd_size or new):
+            out.add(t, row, "overall_response", resp, "recist_pd",
+                    who + f"PD needs ≥ 20 % and ≥ 5 mm above the nadir or new lesions; sum {s:g} mm is {up}"
+                    + hint)
+    elif resp == "PR":
+        if has_s and has_b and not pr_size:
+            out.add(t, row, "overall_response", resp, "recist_pr",
+                    who + f"PR needs ≥ 30 % decrease from baseline; sum {s:g} mm is {pct}" + hint)
+        elif pd_size:
+            out.add(t, row, "overall_response", resp, "recist_pr",
+                    who + f"PR but sum {s:g} mm meets the PD size rule ({up})" + hint)
+    elif resp == "CR":
+        if has_s and s > 10.0 + _EPS:
+            out.add(t, row, "overall_response", resp, "recist_cr",
+                    who + f"CR needs a sum ≤ 10 mm (residual node); sum is {s:g} mm" + hint)
+    elif resp == "SD":
+        if pd_size:
+            out.add(t, row, "overall_response", resp, "recist_sd",
+                    who + f"SD but sum {s:g} mm meets the PD size rule ({up})" + hint)
+        elif pr_size:
+            out.add(t, row, "overall_response", resp, "recist_sd",
+                    who + f"SD but sum {s:g} mm meets the PR size rule ({pct})" + hint)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m analysis.data.validate",
+                                 description="Validate a cohort (folder of three tables or one .xlsx workbook) "
+                                             "against the data dictionary.")
+    ap.add_argument("data_path", help="cohort folder or .xlsx workbook")
+    ap.add_argument("--report", help="write errors and warnings to this CSV file")
+    ap.add_argument("--date-format", default=None,
+                    help="how to read slash dates, e.g. DD/MM/YYYY or MM/DD/YYYY (default: only YYYY-MM-DD)")
+    args = ap.parse_args(argv)
+    try:
+        raw = read_cohort(args.data_path, date_format=args.date_format)
+    except (CohortReadError, ValueError) as e:
+        print(f"cannot read cohort: {e}", file=sys.stderr)
+        return 1
+    report = validate_cohort(raw)
+    if args.report:
+        report.write(args.report)
+    with pd.option_context("display.max_colwidth", None, "display.width", 250):
+        frame = report.to_frame()
+        if len(frame):
+            print(table_text(frame))
+    print(report.summary())
+    for table in TABLES:
+        print(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

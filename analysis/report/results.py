@@ -1,0 +1,249 @@
+"""Writing a section's results: numbers, tables and figures, and collecting them for the report.
+
+Each notebook records what it computed into one :class:`Results` and calls
+:meth:`Results.write`, which produces in ``results/<section>/``:
+
+* ``numbers.yaml``: raw values (full precision) under dotted keys, used by tests
+  and by the reproduction scorecard;
+* ``variables.yaml``: the same keys formatted as printed in the report
+  (read by Quarto's ``{{< var >}}`` through ``_variables.yml``);
+* ``tbl-*.csv`` (machine-readable) and ``tbl-*.md`` (a captioned pipe table the
+  report includes), ``fig-*.svg`` and ``fig-*.md`` (the figure with caption and alt text);
+* ``manifest.yaml``: git commit, parameters, input checksums, files written.
+
+Every text file written is scanned for the cohort's patient identifiers and raw
+dates before the section is accepted (:class:`PrivacyError`).
+"""
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.paths import PROJ_ROOT
+
+
+class PrivacyError(RuntimeError):
+    """An output file contains a patient identifier or a raw date of the cohort."""
+
+
+def _plain(value: Any) -> Any:
+    """Numpy/pandas scalars to plain Python for YAML; inf stays inf, NaN becomes None."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) else v
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def _nest(flat: dict[str, Any]) -> dict:
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"result key {key!r} collides with a value at {p!r}")
+        node[parts[-1]] = value
+    return out
+
+
+def flatten(nested: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested mapping to ``{"a.b.c": value}``."""
+    out = {}
+    for k, v in nested.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def git_commit() -> str:
+    """Current commit of the project (``unknown`` outside a git checkout), with ``-dirty`` if modified."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJ_ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJ_ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def markdown_table(df: pd.DataFrame, caption: str, label: str, note: str | None = None,
+                   left: tuple[str, ...] = (), widths: tuple[int, ...] | None = None) -> str:
+    """A pipe table with a Quarto/pandoc caption line ``: caption {#label}``.
+
+    The first column and the columns named in ``left`` (running text) are left-aligned, the others
+    right-aligned. ``widths``: relative column widths (pandoc reads them from the lengths of the
+    separator line's dashes when a row is wider than the page); equal by default.
+    """
+    cols = [str(c) for c in df.columns]
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in cols) + " |",
+             "|" + "|".join((":" + "-" * (3 * w) if i == 0 or c in left else "-" * (3 * w) + ":")
+                            for i, (c, w) in enumerate(zip(cols, widths or [1] * len(cols)))) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(esc("" if (isinstance(v, float) and math.isnan(v)) else v)
+                                       for v in row) + " |")
+    text = "\n".join(lines) + f"\n\n: {caption} {{#{label}}}\n"
+    if note:
+        text += f"\n::: {{.table-note}}\n{note}\n:::\n"
+    return text
+
+
+class Results:
+    """Collects one section's numbers, tables and figures, then writes them atomically-ish.
+
+    Parameters
+    ----------
+    section : e.g. ``"03-survival"``; files go to ``<out>/results/<section>/``.
+    out : output root (the project root by default).
+    forbidden : patient identifiers and raw dates that must never appear in an output.
+    params : the notebook's parameters, recorded in the manifest.
+    inputs : ``{name: sha256}`` of the data files read, recorded in the manifest.
+    """
+
+    def __init__(self, section: str, out: str | Path | None = None, *, forbidden: Iterable[str] = (),
+                 params: dict | None = None, inputs: dict | None = None):
+        self.section = section
+        root = Path(out) if out is not None else PROJ_ROOT
+        if not root.is_absolute():
+            root = PROJ_ROOT / root
+        self.dir = root / "results" / section
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.raw: dict[str, Any] = {}
+        self.text: dict[str, str] = {}
+        self.files: list[str] = []
+        self.params = params or {}
+        self.inputs = inputs or {}
+        toks = sorted({str(t) for t in forbidden if t is not None and len(str(t)) >= 4}, key=len, reverse=True)
+        self._forbidden = re.compile("|".join(rf"(?<![\w-]){re.escape(t)}(?![\w-])" for t in toks)) if toks else None
+
+    # numbers -------------------------------------------------------------------------------
+    def number(self, key: str, value: Any, text: str | None = None) -> Any:
+        """Record a number under ``<section-name>.<key>`` with its printed form."""
+        full = key
+        self.raw[full] = _plain(value)
+        if text is None:
+            text = "NR" if isinstance(value, float) and math.isinf(value) else str(_plain(value))
+        self.text[full] = text
+        return value
+
+    def numbers(self, prefix: str, values: dict[str, tuple[Any, str]]) -> None:
+        """Record many numbers at once: ``{key: (value, text)}`` under ``prefix.``."""
+        for key, (value, text) in values.items():
+            self.number(f"{prefix}.{key}" if prefix else key, value, text)
+
+    # tables --------------------------------------------------------------------------------
+    def table(self, label: str, display: pd.DataFrame, caption: str, *, data: pd.DataFrame | None = None,
+              note: str | None = None, left: tuple[str, ...] = (), widths: tuple[int, ...] | None = None
+              ) -> pd.DataFrame:
+        """Write ``label.csv`` (``data`` if given, else ``display``) and ``label.md`` (``display``;
+        ``left``, ``widths``: text columns to left-align and relative widths, see :func:`markdown_table`)."""
+        if not label.startswith("tbl-"):
+            raise ValueError("table labels start with 'tbl-'")
+        (data if data is not None else display).to_csv(self.dir / f"{label}.csv", index=False, lineterminator="\n")
+        (self.dir / f"{label}.md").write_text(markdown_table(display, caption, label, note, left, widths),
+                                               encoding="utf-8")
+        self.files += [f"{label}.csv", f"{label}.md"]
+        return display
+
+    def markdown(self, name: str, text: str) -> None:
+        """Write a Markdown snippet (``name.md``) for the report to include."""
+        (self.dir / f"{name}.md").write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+        self.files.append(f"{name}.md")
+
+    # figures -------------------------------------------------------------------------------
+    def figure(self, label: str, fig, caption: str, alt: str, width: str = "100%"):
+        """Write ``label.svg`` (deterministic: fixed hash salt, no date) and ``label.md``."""
+        import matplotlib.pyplot as plt
+
+        if not label.startswith("fig-"):
+            raise ValueError("figure labels start with 'fig-'")
+        with plt.rc_context({"svg.hashsalt": "analysis", "svg.fonttype": "path"}):
+            fig.savefig(self.dir / f"{label}.svg", format="svg", metadata={"Date": None}, bbox_inches="tight")
+        md = (f'![{caption}](../results/{self.section}/{label}.svg){{#{label} '
+              f'fig-alt="{alt.replace(chr(34), chr(39))}" width="{width}"}}\n')
+        (self.dir / f"{label}.md").write_text(md, encoding="utf-8")
+        self.files += [f"{label}.svg", f"{label}.md"]
+        return fig
+
+    # write ---------------------------------------------------------------------------------
+    def write(self) -> Path:
+        """Write numbers, variables and manifest; check every output for identifiers."""
+        dump = lambda obj: yaml.safe_dump(obj, sort_keys=True, allow_unicode=True, width=1000)  # noqa: E731
+        (self.dir / "numbers.yaml").write_text(dump(_nest(self.raw)), encoding="utf-8")
+        (self.dir / "variables.yaml").write_text(dump(_nest(self.text)), encoding="utf-8")
+        manifest = {"section": self.section, "git_commit": git_commit(),
+                    "parameters": {k: _plain(v) for k, v in self.params.items()},
+                    "inputs": self.inputs, "files": sorted(set(self.files) | {"numbers.yaml", "variables.yaml"})}
+        (self.dir / "manifest.yaml").write_text(dump(manifest), encoding="utf-8")
+        self.check_privacy()
+        return self.dir
+
+    def check_privacy(self) -> None:
+        if self._forbidden is None:
+            return
+        for f in sorted(self.dir.iterdir()):
+            if f.suffix not in (".yaml", ".csv", ".md", ".svg", ".json", ".txt"):
+                continue
+            m = self._forbidden.search(f.read_text(encoding="utf-8", errors="replace"))
+            if m:
+                f.unlink()
+                raise PrivacyError(f"{f.name} would contain a patient identifier or raw date; the file was removed")
+
+
+def collect_variables(results_root: str | Path) -> dict:
+    """Merge every ``results/*/variables.yaml`` into one nested mapping for ``_variables.yml``."""
+    merged: dict = {}
+    for f in sorted(Path(results_root).glob("*/variables.yaml")):
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        for k, v in flatten(data).items():
+            if k in flatten(merged):
+                raise ValueError(f"variable {k!r} defined twice (again in {f})")
+        merged = _nest({**flatten(merged), **flatten(data)})
+    return merged
+
+
+def collect_numbers(results_root: str | Path) -> dict[str, Any]:
+    """All raw numbers of all sections as one flat ``{dotted.key: value}`` mapping."""
+    out: dict[str, Any] = {}
+    for f in sorted(Path(results_root).glob("*/numbers.yaml")):
+        out.update(flatten(yaml.safe_load(f.read_text(encoding="utf-8")) or {}))
+    return out
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Collect section variables into the report's _variables.yml")
+    ap.add_argument("results", help="results folder (holding one folder per section)")
+    ap.add_argument("output", help="path of the _variables.yml to write")
+    ap.add_argument("--extra", action="append", default=[], help="KEY=VALUE added under 'build.'")
+    args = ap.parse_args(argv)
+    merged = collect_variables(args.results)
+    build = dict(kv.split("=", 1) for kv in args.extra)
+    if build:
+        merged["build"] = build
+    out = Path(args.output)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(merged, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
+    tmp.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,376 @@
+"""Builders of the paper's Tables 1–3 and the per-subgroup survival analysis behind Table 2.
+
+Statistics come from :mod:`analysis.stats.km`, :mod:`analysis.stats.compare` and
+:mod:`analysis.stats.safety`; formatting from :mod:`analysis.report.fmt`. Each builder
+returns a *data* frame (raw numbers, for CSV and tests) and a *display* frame
+(formatted cells, for the report).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats import compare, km
+from analysis.report import fmt
+from analysis.data.cohort import Cohort, Variable
+from analysis.stats.control import CoxControl, SurvControl
+from analysis.report.endpoints import ci_text
+from analysis.data.schema import RULE_BY_ID
+
+
+def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baseline characteristics: median (range) age, then n (%) of each level of each variable.
+
+    Levels with no patient are kept when they are among the paper's levels (0 shows),
+    except the optional levels 'limited' stage and 'current' smoker, shown only when present.
+    """
+    a = cohort.analysis
+    n = len(a)
+    rows = [dict(variable="age", level="median", label="Median (range)", n=np.nan, pct=np.nan,
+                 median=float(a["age"].median()), min=float(a["age"].min()), max=float(a["age"].max()))]
+    for var in cohort.variables():
+        counts = a[var.name].value_counts()
+        for key, lab in var.levels:
+            k = int(counts.get(key, 0))
+            if k == 0 and key in ("limited", "current"):
+                continue
+            rows.append(dict(variable=var.name, level=key, label=lab, n=k, pct=100.0 * k / n))
+    data = pd.DataFrame(rows)
+    headers = {v.name: v.label for v in cohort.variables()}
+    headers["age"] = "Age (years)"
+    disp = []
+    seen = set()
+    for r in data.itertuples(index=False):
+        var = "age_group" if r.variable == "age" else r.variable
+        if var not in seen:
+            disp.append({"Characteristic": f"**{headers[var]}**", f"Total (N = {n})": "", "Percentage": ""})
+            seen.add(var)
+        if r.variable == "age":
+            cell = f"{fmt.num(r.median, 0)} ({fmt.num(r.min, 0)}–{fmt.num(r.max, 0)})"
+            disp.append({"Characteristic": "  " + r.label, f"Total (N = {n})": cell, "Percentage": ""})
+        else:
+            disp.append({"Characteristic": "  " + r.label, f"Total (N = {n})": str(int(r.n)),
+                         "Percentage": fmt.percent(r.pct) + "%"})
+    return data, pd.DataFrame(disp)
+
+
+def subgroup_survival(df: pd.DataFrame, variables: list[Variable], time: str, event: str,
+                      ctrl: SurvControl = SurvControl()) -> pd.DataFrame:
+    """Kaplan–Meier median (with CI) per level and log-rank p per variable.
+
+    Returns one row per (variable, level) with n, events, median, lower, upper and the
+    variable's log-rank chi-square, df and p (repeated on each level row). Variables with a
+    single non-empty level get p = NaN.
+    """
+    rows = []
+    for var in variables:
+        present = [(k, lab) for k, lab in var.levels if (df[var.name] == k).any()]
+        sub = df[df[var.name].isin([k for k, _ in present])]
+        if len(present) >= 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lr = compare.logrank(sub[time].to_numpy(), sub[event].to_numpy(), sub[var.name].to_numpy())
+            chisq, dof, p = lr.chisq, lr.df, lr.p
+        else:
+            chisq, dof, p = np.nan, 0, np.nan
+        for key, lab in present:
+            g = df[df[var.name] == key]
+            fit = km.kaplan_meier(g[time].to_numpy(), g[event].to_numpy(), conf_level=ctrl.conf_level)
+            med = km.median(fit, ctrl)
+            rows.append(dict(variable=var.name, variable_label=var.label, level=key, label=lab, n=len(g),
+                             events=int(g[event].sum()), median=med.estimate, lower=med.lower, upper=med.upper,
+                             chisq=chisq, df=dof, p=p))
+    return pd.DataFrame(rows)
+
+
+#: Variable of Tables 1-2 -> (numeric column of the analysis frame, unit) for ``"numeric"`` Cox terms.
+NUMERIC_OF = {"anlotinib_dose_mg": ("dose_mg", "mg"), "age_group": ("age", "year"),
+              "ecog_group": ("ecog", "ECOG point"), "prior_lines_group": ("prior_lines", "line")}
+
+
+def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Numeric design columns for the Cox model.
+
+    ``covariates`` maps a variable to its reference level (a two-level variable becomes a
+    0/1 indicator of the non-reference level), to ``None`` for the ordinal score of its levels
+    (8/10/12 mg → 1/2/3, HR per level), or to ``"numeric"`` for the measurement behind the
+    variable (:data:`NUMERIC_OF`: the dose in mg, HR per 1 mg; the age in years ...).
+    Returns the design frame and term → description (with the levels' display labels).
+    """
+    from analysis.data.cohort import baseline_variables
+
+    names = {v.name: dict(v.levels) for v in baseline_variables()}
+    lab = lambda var, lv: names.get(var, {}).get(lv, str(lv))  # noqa: E731
+    out = pd.DataFrame(index=df.index)
+    terms = {}
+    for var, ref in covariates.items():
+        if ref == "numeric":
+            if var not in NUMERIC_OF:
+                raise ValueError(f"Cox covariate {var!r} has no numeric measurement; "
+                                 f"'numeric' is allowed for {sorted(NUMERIC_OF)}")
+            col, unit = NUMERIC_OF[var]
+            out[var] = df[col].astype(float)
+            terms[var] = f"per 1 {unit}"
+        elif ref is None:
+            levels = sorted(df[var].unique(), key=lambda s: int(str(s).lstrip("mg")) if str(s).startswith("mg")
+                            else str(s))
+            out[var] = df[var].map({lv: i + 1 for i, lv in enumerate(levels)}).astype(float)
+            terms[var] = "per step (" + " → ".join(lab(var, lv) for lv in levels) + ")"
+        else:
+            others = [lv for lv in df[var].unique() if lv != ref]
+            if len(others) != 1:
+                raise ValueError(f"Cox covariate {var!r} must have two levels with reference {ref!r}; "
+                                 f"found {sorted(df[var].unique())}")
+            out[var] = (df[var] == others[0]).astype(float)
+            terms[var] = f"{lab(var, others[0])} vs {lab(var, ref)}"
+    return out, terms
+
+
+def cox_table(df: pd.DataFrame, time: str, event: str, covariates: dict[str, str | None],
+              ctrl: CoxControl = CoxControl()):
+    """Fit the multivariable Cox model of Table 2; returns (CoxResult, term descriptions)."""
+    design, terms = cox_design(df, covariates)
+    design[time] = df[time].to_numpy()
+    design[event] = df[event].to_numpy()
+    res = compare.cox(design, time, event, list(covariates), ctrl)
+    return res, terms
+
+
+def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 2) -> pd.DataFrame:
+    """Display frame of Table 2 from :func:`subgroup_survival` and the Cox summary (term-indexed)."""
+    disp = []
+    cs = cox_summary.set_index("term") if cox_summary is not None and len(cox_summary) else None
+    for var, g in sub.groupby("variable", sort=False):
+        first = g.iloc[0]
+        hr = p_cox = ""
+        if cs is not None and var in cs.index:
+            r = cs.loc[var]
+            hr = fmt.hr_ci(r["hr"], r["lower"], r["upper"])
+            p_cox = fmt.pvalue(r["p"])
+        disp.append({"Baseline characteristic": f"**{first.variable_label}**", "Median OS (95% CI)": "",
+                     "P (log-rank)": fmt.pvalue(first.p), "HR (95% CI)": hr, "P (Cox)": p_cox})
+        for r in g.itertuples(index=False):
+            disp.append({"Baseline characteristic": "  " + r.label,
+                         "Median OS (95% CI)": f"{fmt.months(r.median)} ({fmt.ci(r.lower, r.upper, decimals)})",
+                         "P (log-rank)": "", "HR (95% CI)": "", "P (Cox)": ""})
+    return pd.DataFrame(disp)
+
+
+def table3(summary: pd.DataFrame, labels: dict[str, str], n: int) -> pd.DataFrame:
+    """Display frame of Table 3 from :func:`analysis.stats.safety.ae_summary`."""
+    disp = []
+    for r in summary.itertuples(index=False):
+        name = "Treatment-related adverse events" if r.term == "any" else labels.get(r.term, r.term)
+        g12 = "" if r.term == "any" else f"{int(r.grade12_n)} ({fmt.percent(r.grade12_pct)})"
+        disp.append({"Adverse event": name, f"Any grade, n (%)": f"{int(r.any_n)} ({fmt.percent(r.any_pct)})",
+                     "Grade 1–2, n (%)": g12,
+                     "Grade ≥3, n (%)": f"{int(r.grade3plus_n)} ({fmt.percent(r.grade3plus_pct)})"})
+    return pd.DataFrame(disp)
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers for the report: {key: (raw value, printed text)}
+# ---------------------------------------------------------------------------------------------
+
+def table1_numbers(t1_data: pd.DataFrame, n: int) -> dict[str, tuple]:
+    """Table 1 numbers under ``n``, ``age.*`` and ``table1.<variable>.<level>.n|pct``."""
+    out = {"n": (n, str(n))}
+    age = t1_data.iloc[0]
+    for k in ("median", "min", "max"):
+        out[f"age.{k}"] = (age[k], fmt.num(age[k], 0))
+    for r in t1_data.iloc[1:].itertuples(index=False):
+        out[f"table1.{r.variable}.{r.level}.n"] = (int(r.n), str(int(r.n)))
+        out[f"table1.{r.variable}.{r.level}.pct"] = (r.pct, fmt.percent(r.pct))
+    return out
+
+
+def study_numbers(cohort: Cohort) -> dict[str, tuple]:
+    """Study-level facts for the text: cutoff date, treatment period, patients on treatment at cutoff."""
+    p = cohort.patients
+    cutoff = p["data_cutoff_date"].iloc[0]
+    first, last = p["treatment_start_date"].min(), p["treatment_start_date"].max()
+    on_trt = int((cohort.analysis["on_treatment_at_cutoff"] == "yes").sum())
+    return {
+        "cutoff": (cutoff.strftime("%Y-%m-%d"), f"{cutoff.day} {cutoff.strftime('%B %Y')}"),
+        "start_first": (first.strftime("%Y-%m"), first.strftime("%B %Y")),
+        "start_last": (last.strftime("%Y-%m"), last.strftime("%B %Y")),
+        "on_treatment_at_cutoff.n": (on_trt, str(on_trt)),
+        "n_assessments": (len(cohort.assessments), str(len(cohort.assessments))),
+        "n_adverse_events": (len(cohort.adverse_events), str(len(cohort.adverse_events))),
+        "n_warnings": (0 if cohort.warnings is None else len(cohort.warnings),
+                       str(0 if cohort.warnings is None else len(cohort.warnings))),
+    }
+
+
+def data_provenance(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Input files with checksums, and validation warnings aggregated per rule (no row-level values)."""
+    from pathlib import Path
+
+    prov = pd.DataFrame([{"Table": t, "File": Path(str(src).split("#")[0]).name + (
+        "#" + str(src).split("#")[1] if "#" in str(src) else ""), "SHA-256": cohort.sha256.get(t, "")}
+        for t, src in cohort.sources.items()])
+    w = cohort.warnings
+    if w is None or len(w) == 0:
+        warn = pd.DataFrame({"Table": ["–"], "Rule": ["no warnings"], "Rows": [0]})
+    else:
+        # aggregate by rule id and show the rule's generic text: the row-level text names patients
+        rule_id = w["rule"].str.split(":", n=1).str[0]
+        warn = (pd.DataFrame({"Table": w["table"], "Rule": rule_id.map(
+            lambda r: f"{r}: {RULE_BY_ID[r].text}" if r in RULE_BY_ID else r)})
+            .groupby(["Table", "Rule"], sort=True).size().reset_index(name="Rows"))
+    return prov, warn
+
+
+def response_table(rr: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(data, display) of best overall response counts with ORR and DCR rows."""
+    counts = rr["counts"]
+    data = counts.copy()
+    labels = {"CR": "Complete response", "PR": "Partial response", "SD": "Stable disease",
+              "PD": "Progressive disease", "NE": "Not evaluable"}
+    disp = [{"Best overall response": labels.get(r.response, r.response), "n (%)": f"{int(r.n)} ({fmt.percent(r.pct)})",
+             "95% CI": ""} for r in counts.itertuples(index=False)]
+    for key, name in (("orr", "Objective response rate (CR + PR)"), ("dcr", "Disease control rate (CR + PR + SD)")):
+        p = rr[key]
+        disp.append({"Best overall response": f"**{name}**", "n (%)": f"{p.k} ({fmt.percent(100 * p.estimate)})",
+                     "95% CI": fmt.ci(100 * p.lower, 100 * p.upper, 1)})
+    return data, pd.DataFrame(disp)
+
+
+def response_numbers(rr: dict) -> dict[str, tuple]:
+    out = {}
+    for r in rr["counts"].itertuples(index=False):
+        out[f"best.{r.response}.n"] = (int(r.n), str(int(r.n)))
+        out[f"best.{r.response}.pct"] = (r.pct, fmt.percent(r.pct))
+    for key in ("orr", "dcr"):
+        p = rr[key]
+        out[f"{key}.k"] = (p.k, str(p.k))
+        out[f"{key}.n"] = (p.n, str(p.n))
+        out[f"{key}.pct"] = (100 * p.estimate, fmt.percent(100 * p.estimate))
+        out[f"{key}.lower"] = (100 * p.lower, fmt.percent(100 * p.lower))
+        out[f"{key}.upper"] = (100 * p.upper, fmt.percent(100 * p.upper))
+        out[f"{key}.ci"] = (None, ci_text(100 * p.lower, 100 * p.upper, 1))
+    return out
+
+
+def followup_numbers(fu) -> dict[str, tuple]:
+    return {"median": (fu.median, fmt.months(fu.median)), "lower": (fu.lower, fmt.months(fu.lower)),
+            "upper": (fu.upper, fmt.months(fu.upper)), "min": (fu.min, fmt.months(fu.min)),
+            "max": (fu.max, fmt.months(fu.max)),
+            "method": (fu.method, fmt.method_name(fu.method))}
+
+
+def adjust_by_variable(sub: pd.DataFrame, method: str) -> pd.Series:
+    """Multiplicity-adjusted log-rank p per row of :func:`subgroup_survival` (one p per variable)."""
+    per_var = sub.groupby("variable", sort=False)["p"].first()
+    ok = per_var.notna()
+    adj = pd.Series(np.nan, index=per_var.index)
+    if ok.any():
+        adj[ok] = compare.adjust_pvalues(per_var[ok].to_numpy(), method=method)
+    return sub["variable"].map(adj)
+
+
+def subgroup_numbers(sub: pd.DataFrame, by_variable: bool = True) -> dict[str, tuple]:
+    """Numbers of :func:`subgroup_survival` (medians in months, CI bounds with 2 decimals).
+
+    Keys ``<variable>.p`` and ``<variable>.<level>.n|events|median|lower|upper``; with
+    ``by_variable=False`` (one variable, e.g. PFS by dose) the variable part is left out.
+    """
+    out = {}
+    for var, g in sub.groupby("variable", sort=False):
+        pre = f"{var}." if by_variable else ""
+        p = g["p"].iloc[0]
+        out[f"{pre}p"] = (p, fmt.pvalue(p))
+        if "p_adjusted" in g:
+            out[f"{pre}p_adjusted"] = (g["p_adjusted"].iloc[0], fmt.pvalue(g["p_adjusted"].iloc[0]))
+        for r in g.itertuples(index=False):
+            out[f"{pre}{r.level}.n"] = (r.n, str(r.n))
+            out[f"{pre}{r.level}.events"] = (r.events, str(r.events))
+            out[f"{pre}{r.level}.median"] = (r.median, fmt.months(r.median))
+            out[f"{pre}{r.level}.lower"] = (r.lower, fmt.num(r.lower, 2))
+            out[f"{pre}{r.level}.upper"] = (r.upper, fmt.num(r.upper, 2))
+            out[f"{pre}{r.level}.ci"] = (None, ci_text(r.lower, r.upper, 2))
+    return out
+
+
+def cox_numbers(cox) -> dict[str, tuple]:
+    out = {"n": (cox.n, str(cox.n)), "events": (cox.events, str(cox.events)),
+           "lr_chisq": (cox.lr_chisq, fmt.num(cox.lr_chisq, 2)), "lr_p": (cox.lr_p, fmt.pvalue(cox.lr_p)),
+           "converged": (bool(cox.converged), "yes" if cox.converged else "no")}
+    for r in cox.summary.itertuples(index=False):
+        out[f"{r.term}.hr"] = (r.hr, fmt.num(r.hr, 2))
+        out[f"{r.term}.lower"] = (r.lower, fmt.num(r.lower, 2))
+        out[f"{r.term}.upper"] = (r.upper, fmt.num(r.upper, 2))
+        out[f"{r.term}.p"] = (r.p, fmt.pvalue(r.p))
+        out[f"{r.term}.ci"] = (None, ci_text(r.lower, r.upper, 2))
+    return out
+
+
+def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
+    """Display frame of the proportional-hazards test."""
+    d = ph.copy()
+    return pd.DataFrame({"Term": d["term"], "Chi-square": [fmt.num(x, 2) for x in d["chisq"]],
+                         "df": [fmt.num(x, 0) for x in d["df"]], "P": [fmt.pvalue(x) for x in d["p"]]})
+
+
+def safety_numbers(summary: pd.DataFrame) -> dict[str, tuple]:
+    out = {}
+    for r in summary.itertuples(index=False):
+        for col in ("any", "grade12", "grade3plus"):
+            n_, pct_ = getattr(r, f"{col}_n"), getattr(r, f"{col}_pct")
+            out[f"{r.term}.{col}_n"] = (int(n_), str(int(n_)))
+            out[f"{r.term}.{col}_pct"] = (pct_, fmt.percent(pct_))
+    return out
+
+
+#: How the case report of :func:`deepest_response` words a patient's sex and reason for prior ICI failure.
+_SEX_NOUN = {"female": "woman", "male": "man"}
+_FAILURE_PHRASE = {"intolerance": "whose previous ICI had been stopped for intolerance",
+                   "progression": "whose disease had progressed on the previous ICI"}
+_BOR_NAMES = {"CR": "complete response", "PR": "partial response", "SD": "stable disease",
+              "PD": "progressive disease", "NE": "not evaluable"}
+
+
+def deepest_response(cohort: Cohort) -> dict[str, tuple]:
+    """The patient with the deepest tumour shrinkage, as the paper's case report describes one.
+
+    The patient is the one with the most negative ``best_pct_change`` of the analysis frame
+    (ties: the first subject). Returns ``{key: (value, text)}`` with ``age`` (years), ``sex``,
+    ``prior_ici_failure`` and ``ici_agent`` (level keys, with words for running text),
+    ``best_response``, ``shrinkage_pct`` (the reduction of the sum of target-lesion diameters, in
+    percent, positive) and ``treatment_duration``: months (days / ``cohort.options.days_per_month``)
+    from the start of treatment to the first assessment recording that deepest sum. No patient
+    identifier and no date is returned. Without any measured change every value is ``None`` ("–").
+    """
+    a = cohort.analysis
+    keys = ("age", "sex", "prior_ici_failure", "ici_agent", "best_response", "shrinkage_pct",
+            "treatment_duration")
+    change = a["best_pct_change"].astype(float)
+    if change.notna().sum() == 0:
+        return {k: (None, fmt.MISSING) for k in keys}
+    pos = int(np.nanargmin(change.to_numpy()))  # first position of the minimum: ties go to the first subject
+    row = a.iloc[pos]
+    pat = cohort.patients.iloc[pos]
+    pid, start = pat["patient_id"], pat["treatment_start_date"]
+    asm = cohort.assessments
+    mine = asm[(asm["patient_id"] == pid) & asm["sum_diameters_mm"].notna()]
+    nadir = mine["sum_diameters_mm"].min()
+    first_at_nadir = mine.loc[mine["sum_diameters_mm"] == nadir, "assessment_date"].min()
+    months = (first_at_nadir - start).days / cohort.options.days_per_month
+
+    labels = {v.name: dict(v.levels) for v in cohort.variables()}
+    lab = lambda var, key: labels.get(var, {}).get(key, str(key))  # noqa: E731
+    age = float(row["age"])
+    shrink = -float(row["best_pct_change"])
+    sex, failure, agent, bor = row["sex"], row["prior_ici_failure"], row["ici_agent"], row["best_response"]
+    return {
+        "age": (int(age) if age.is_integer() else age, fmt.num(age, 0)),
+        "sex": (sex, _SEX_NOUN.get(sex, lab("sex", sex).lower())),
+        "prior_ici_failure": (failure, _FAILURE_PHRASE.get(
+            failure, f"whose previous ICI had failed ({lab('prior_ici_failure', failure).lower()})")),
+        "ici_agent": (agent, lab("ici_agent", agent).lower()),
+        "best_response": (bor, _BOR_NAMES.get(bor, str(bor))),
+        "shrinkage_pct": (shrink, fmt.percent(shrink)),
+        "treatment_duration": (months, fmt.months(months)),
+    }

@@ -1,0 +1,279 @@
+"""Scorecard: the numbers the notebooks computed, set against the numbers the paper printed.
+
+The reproduced numbers come from the analysis (``results/<section>/`` files, flattened to dotted
+keys); the published ones from :func:`analysis.synthetic.targets.load_targets`. The scorecard never reads a
+reproduced value from the targets.
+
+Status of each published number (first rule that applies)
+---------------------------------------------------------
+``not computed``            the key is missing from the reproduced numbers (or is NaN)
+``exact``                   reproduced, rounded to the published decimals, prints as the paper does
+                            (for a printed bound such as ``<0.20``: the reproduced value satisfies it)
+``inconsistent in paper``   not exact, and the audit found the paper contradicts itself on this key
+``within tolerance``        |reproduced - published| within the unit's tolerance (see
+                            :data:`DEFAULT_TOLERANCES`; p-values: within 0.02 or on the same side of 0.05)
+``off``                     everything else
+
+Examples
+--------
+>>> from analysis.synthetic.targets import load_targets
+>>> card = scorecard(load_targets(), {"survival.pfs.median": 5.62})
+>>> card.set_index("key").loc["survival.pfs.median", "status"]
+'exact'
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Number
+
+import pandas as pd
+
+from analysis.synthetic.audit import audit_paper, inconsistent_keys, is_flagged
+from analysis.synthetic.targets import format_published, parse_bound
+
+STATUSES = ("exact", "within tolerance", "off", "inconsistent in paper", "not computed")
+CARD_COLUMNS = ["key", "where", "unit", "published", "reproduced", "difference", "status"]
+
+#: Absolute tolerance per unit ("p" also accepts a value on the same side of ``P_ALPHA``).
+DEFAULT_TOLERANCES: dict[str, float] = {
+    "months": 0.3,
+    "percent": 2.0,  # percentage points
+    "mm-percent": 2.0,  # percentage points of tumour-size change
+    "ratio": 0.05,
+    "p": 0.02,
+    "count": 0.0,
+    "years": 1.0,
+}
+P_ALPHA = 0.05
+
+
+def flatten(numbers: Mapping, prefix: str = "") -> dict[str, float]:
+    """Nested mapping of results to dotted keys.
+
+    Numbers (including numpy scalars and bools) become floats; ``None`` is dropped (not computed);
+    strings that read as numbers become floats, other strings are kept as they are (dates).
+
+    >>> flatten({"survival": {"pfs": {"median": 5.6, "events": 49}}})
+    {'survival.pfs.median': 5.6, 'survival.pfs.events': 49.0}
+    """
+    out: dict[str, float] = {}
+    for k, v in numbers.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key))
+        elif v is None:
+            continue
+        elif isinstance(v, Number) or hasattr(v, "item"):
+            out[key] = float(v)
+        elif isinstance(v, str):
+            try:
+                out[key] = float(v)
+            except ValueError:
+                out[key] = v  # type: ignore[assignment]
+        else:
+            raise TypeError(f"{key}: cannot flatten a {type(v).__name__} (give numbers or nested mappings)")
+    return out
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _satisfies(value: float, bound: str) -> bool:
+    op, num, _ = parse_bound(bound)
+    return {"<": value < num, "<=": value <= num, ">": value > num, ">=": value >= num}[op]
+
+
+def classify(published, reproduced, decimals: int, unit: str, kind: str = "value", flagged: bool = False,
+             tolerances: Mapping[str, float] | None = None) -> tuple[str, float]:
+    """Status and difference (reproduced - published) of one number. See the module docstring."""
+    tol = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    if _missing(reproduced):
+        return "not computed", math.nan
+    if kind == "bound":
+        ok = _satisfies(float(reproduced), str(published))
+        return ("exact" if ok else "inconsistent in paper" if flagged else "off"), math.nan
+    if isinstance(published, str) or isinstance(reproduced, str):
+        ok = str(published) == str(reproduced)
+        return ("exact" if ok else "inconsistent in paper" if flagged else "off"), math.nan
+    pub, rep = float(published), float(reproduced)
+    if math.isinf(rep):  # e.g. a median or CI bound "not reached" where the paper prints a number
+        return ("inconsistent in paper" if flagged else "off"), math.nan
+    diff = rep - pub
+    if format_published(rep, decimals) == format_published(pub, decimals):
+        return "exact", diff
+    if flagged:
+        return "inconsistent in paper", diff
+    t = tol.get(unit)
+    within = t is not None and abs(diff) <= t + 1e-9
+    if unit == "p" and not within:
+        within = (rep < P_ALPHA) == (pub < P_ALPHA)
+    return ("within tolerance" if within else "off"), diff
+
+
+def scorecard(targets: pd.DataFrame, reproduced: Mapping[str, float], audit: pd.DataFrame | None = None,
+              tolerances: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Compare reproduced numbers with the published targets, one row per published entry.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        From :func:`analysis.synthetic.targets.load_targets`.
+    reproduced : mapping
+        Dotted key -> number computed by the analysis (use :func:`flatten` on nested results);
+        percentages in percent, durations in months.
+    audit : DataFrame, optional
+        From :func:`analysis.synthetic.audit.audit_paper`; computed from ``targets`` when omitted. Pass an empty
+        frame to switch the "inconsistent in paper" status off.
+    tolerances : mapping, optional
+        Per-unit absolute tolerances overriding :data:`DEFAULT_TOLERANCES`.
+
+    Returns
+    -------
+    DataFrame
+        ``key, where, unit, published, reproduced, difference, status`` in the targets' order.
+    """
+    if audit is None:
+        audit = audit_paper(targets)
+    flagged = inconsistent_keys(audit) if len(audit) else set()
+    rows = []
+    for _, t in targets.iterrows():
+        rep = reproduced.get(t["key"])
+        status, diff = classify(t["value"], rep, int(t["decimals"]), t["unit"], t["kind"],
+                                is_flagged(t["key"], flagged), tolerances)
+        rows.append(dict(key=t["key"], where=t["where"], unit=t["unit"], published=t["value"],
+                         reproduced=math.nan if _missing(rep) else rep, difference=diff, status=status))
+    return pd.DataFrame(rows, columns=CARD_COLUMNS)
+
+
+def section_of(key: str) -> str:
+    """Scorecard section: the first key component; the subgroup medians, intervals and log-rank p values
+    of the paper's Table 2 apart from its Cox model.
+
+    >>> section_of("subgroups.cox.ecog_group.hr"), section_of("subgroups.sex.male.median")
+    ('subgroups (Cox model)', 'subgroups (medians, log-rank)')
+    """
+    parts = key.split(".")
+    if parts[0] == "subgroups":
+        return "subgroups (Cox model)" if len(parts) > 1 and parts[1] == "cox" else "subgroups (medians, log-rank)"
+    return parts[0]
+
+
+def summarise(card: pd.DataFrame, statuses: Iterable[str] = STATUSES,
+              unreachable: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of each status per section, with an ``overall`` row first and a ``total`` column.
+
+    With ``unreachable`` (:func:`analysis.synthetic.audit.unreachable`) a last column ``at most`` gives how many
+    of the section's numbers any data set can reproduce together (the total less the numbers the paper
+    rules out itself).
+    """
+    statuses = list(statuses)
+    sec = card["key"].map(section_of)
+    order = list(dict.fromkeys(sec))
+    tab = pd.crosstab(sec, card["status"]).reindex(index=order, columns=statuses, fill_value=0)
+    overall = card["status"].value_counts().reindex(statuses, fill_value=0).rename("overall")
+    out = pd.concat([overall.to_frame().T, tab])
+    out.index.name = "section"
+    out.columns.name = None
+    out["total"] = out.sum(axis=1)
+    if unreachable is not None:
+        lost = lost_by_section(unreachable)
+        lost["overall"] = sum(lost.values())
+        out["at most"] = out["total"] - pd.Series(lost).reindex(out.index, fill_value=0)
+    return out.astype(int)
+
+
+def lost_by_section(unreachable: pd.DataFrame) -> dict[str, int]:
+    """Numbers no data set reproduces (:func:`analysis.synthetic.audit.unreachable`), per scorecard section."""
+    out: dict[str, int] = {}
+    for keys, lost in zip(unreachable["keys"], unreachable["lost"]):
+        sec = section_of(keys[0])
+        out[sec] = out.get(sec, 0) + int(lost)
+    return out
+
+
+def ceiling_text(unreachable: pd.DataFrame, n: int, exact: int) -> tuple[int, str]:
+    """The most any cohort can reproduce, and a sentence that says why and how close this one is."""
+    lost = int(unreachable["lost"].sum())
+    if not lost:
+        return n, ""
+    by = unreachable.groupby("category", sort=False)["lost"].sum()
+    words = {"percent vs count": ("percentage contradicts its count", "percentages contradict their counts"),
+             "definition": ("number is a definition rather than a result",
+                            "numbers are definitions rather than results"),
+             "same quantity twice": ("quantity is printed twice with different values",
+                                     "quantities are printed twice with different values"),
+             "Cox numbers together": ("Cox-model number cannot print with the rest of its row, whose HR, bounds "
+                                      "and p all come from one coefficient and its standard error",
+                                      "Cox-model numbers cannot print with the rest of their rows, whose HR, "
+                                      "bounds and p all come from one coefficient and its standard error")}
+    parts = [f"{int(k)} {words.get(c, (c, c))[int(k) != 1]}" for c, k in by.items()]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    top = n - lost
+    share = f" ({100.0 * exact / top:.0f}%)" if top else ""
+    return top, (f"No data set reproduces all {n}: with every count exact, "
+                 f"at most {top} can print ({listed}; see @tbl-paper-audit), and this cohort reproduces {exact} of "
+                 f"those {top}{share}.")
+
+
+def reproduced_text(values: Iterable) -> list[str]:
+    """Reproduced values as the scorecard tables print them: numbers to 3 decimals, dates as they are.
+
+    >>> reproduced_text([64.70588, "2025-01-20", None])
+    ['64.706', '2025-01-20', '–']
+    """
+    from analysis.report import fmt
+
+    return [fmt.num(v, 3) if isinstance(v, Number) and not isinstance(v, bool) else ("–" if v is None else str(v))
+            for v in values]
+
+
+def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Display frames (summary by section, full card) with published values printed as in the paper."""
+    from analysis.report import fmt
+
+    summ = summary.reset_index() if summary.index.name or "section" not in summary.columns else summary.copy()
+    summ = summ.rename(columns={summ.columns[0]: "Section"})
+    summ.columns = [str(c).capitalize() if i else c for i, c in enumerate(summ.columns)]
+    full = pd.DataFrame({
+        "Number": card["key"],
+        "Where in the paper": card["where"].astype(str).str.slice(0, 60),
+        "Published": [str(v) for v in card["published"]],
+        "Reproduced": reproduced_text(card["reproduced"]),
+        "Status": card["status"],
+    })
+    return summ, full
+
+
+def headline(card: pd.DataFrame, unreachable: pd.DataFrame | None = None) -> dict[str, tuple]:
+    """Counts per status and the sentence the report's abstract uses, as ``{key: (value, text)}``.
+
+    With ``unreachable`` (:func:`analysis.synthetic.audit.unreachable`) also ``at_most`` (the most any cohort can
+    reproduce), ``exact_of_at_most_pct`` and ``ceiling_sentence``.
+    """
+    n = len(card)
+    counts = card["status"].value_counts()
+    exact = int(counts.get("exact", 0))
+    within = int(counts.get("within tolerance", 0))
+    incons = int(counts.get("inconsistent in paper", 0))
+    off = int(counts.get("off", 0))
+    notc = int(counts.get("not computed", 0))
+    counts_exact = card[(card["unit"] == "count")]
+    count_exact = int((counts_exact["status"] == "exact").sum())
+    pct = 100.0 * exact / n if n else float("nan")
+    sentence = (f"Of the {n} numbers the paper reports in its Results, tables and abstract, {exact} "
+                f"({pct:.0f}%) are reproduced exactly at their published precision, {within} within tolerance, "
+                f"{incons} contradict{'s' if incons == 1 else ''} other numbers of the paper, {off} "
+                f"{'is' if off == 1 else 'are'} off and {notc} {'is' if notc == 1 else 'are'} not computed; "
+                f"{count_exact} of {len(counts_exact)} published counts are exact.")
+    out = {"n": (n, str(n)), "exact": (exact, str(exact)), "exact_pct": (pct, f"{pct:.0f}"),
+           "within": (within, str(within)), "inconsistent": (incons, str(incons)), "off": (off, str(off)),
+           "not_computed": (notc, str(notc)), "counts_exact": (count_exact, str(count_exact)),
+           "counts_total": (len(counts_exact), str(len(counts_exact))), "sentence": (None, sentence)}
+    if unreachable is not None:
+        top, text = ceiling_text(unreachable, n, exact)
+        share = 100.0 * exact / top if top else float("nan")
+        out.update({"at_most": (top, str(top)), "exact_of_at_most_pct": (share, f"{share:.0f}"),
+                    "ceiling_sentence": (None, text)})
+    return out
