@@ -5,8 +5,18 @@ Runs :mod:`analysis.synthetic.calibrate` (annealing) and then :mod:`analysis.syn
 caller (no import cycle). ``make calibrate`` runs it::
 
     python -m analysis.synthetic.build --out data/synthetic [--seed N] [--steps N]
+
+The annealing compares losses computed with numpy, whose results differ in the last bits between
+its AVX2 and AVX-512 code paths (``exp``, ``log``, reductions); one such bit can flip an accepted
+move. :func:`main` therefore runs the calibration with numpy's AVX-512 dispatch turned off
+(``NPY_DISABLE_CPU_FEATURES``, :data:`AVX2_ONLY`), so that ``make calibrate`` writes the committed
+cohort byte for byte on CPUs with and without AVX-512.
 """
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -18,10 +28,13 @@ from analysis.synthetic.calibrate import (DEFAULT_INTERVAL_STEPS, DEFAULT_SEED, 
                                           state_from_tables, validate_tables)
 from analysis.synthetic.targets import load_targets
 
+#: numpy features disabled for the calibration (set before numpy is imported; see the module docstring)
+AVX2_ONLY = ("AVX512F AVX512CD AVX512VL AVX512BW AVX512DQ AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
+             "AVX512_CNL AVX512_ICL AVX512_SPR AVX512VNNI AVX512IFMA AVX512VBMI AVX512VBMI2 AVX512BITALG "
+             "AVX512VPOPCNTDQ AVX512BF16 AVX512FP16 X86_V4")
+
 
 def _stderr_log(msg: str) -> None:
-    import sys
-
     print(msg, file=sys.stderr, flush=True)
 
 
@@ -75,8 +88,11 @@ def calibrate(seed: int = DEFAULT_SEED, steps: int = DEFAULT_STEPS, chains: int 
 
 def main(argv=None) -> int:
     import argparse
-    import sys
 
+    if os.environ.get("NPY_DISABLE_CPU_FEATURES") != AVX2_ONLY:  # re-run with numpy's AVX2 code paths
+        argv = sys.argv[1:] if argv is None else list(argv)
+        env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=AVX2_ONLY)
+        return subprocess.call([sys.executable, "-m", "analysis.synthetic.build", *argv], env=env)
     ap = argparse.ArgumentParser(description="Write the calibrated synthetic cohort (three CSV tables).")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="annealing steps (fixed: deterministic)")

@@ -1454,7 +1454,7 @@ def analysed_numbers(tables: dict, params: dict | None = None) -> dict[str, floa
     """The numbers the notebooks compute, in-process with the project's statistics (dotted keys).
 
     Covers every key of the scorecard that depends on the data (cohort, response, survival,
-    subgroups, safety); same calls as the notebooks (tools/notebooks_src.py).
+    subgroups, safety); same calls as the notebooks (notebooks/*.py).
     """
     from analysis.stats import compare, km, safety
     from analysis.report import endpoints, tables as tab
