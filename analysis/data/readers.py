@@ -61,6 +61,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from analysis.data import escape
 from analysis.data.schema import MISSING_TOKENS, RULE_BY_ID, SCHEMA, TABLES, Column, columns
 
 #: File suffixes the reader accepts, by format name.
@@ -136,10 +137,12 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
         more than one format, or a workbook lacks a sheet. Everything else
         (bad cells, empty files, encodings) is recorded in ``issues``.
     """
-    fmt = _normalise_date_format(date_format)
     p = Path(path)
     if not p.exists():
         raise CohortReadError(f"cohort path not found: {p}")
+    if date_format is None:
+        date_format = cohort_date_format(p)
+    fmt = _normalise_date_format(date_format)
     reader = _Reader(fmt)
     if p.is_dir():
         for table in TABLES:
@@ -147,14 +150,15 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
             reader.read_file(table, f)
     elif p.suffix.lower() == ".xlsx":
         sheets = _workbook_sheets(p)
-        missing = [t for t in TABLES if t not in sheets]
+        chosen = {t: _sheet_for(p, t, sheets) for t in TABLES}
+        missing = [t for t in TABLES if chosen[t] is None]
         if missing:
             raise CohortReadError(f"{p}: workbook has no sheet {', '.join(missing)} (sheets found: "
-                                  f"{', '.join(sheets.values()) or 'none'}); name the sheets "
+                                  f"{', '.join(_sheet_list(sheets)) or 'none'}); name the sheets "
                                   f"{', '.join(TABLES)}")
         digest = _sha256(p)
         for table in TABLES:
-            reader.read_excel(table, p, sheets[table], digest)
+            reader.read_excel(table, p, chosen[table], digest)
     else:
         raise CohortReadError(f"{p}: expected a folder with patients, assessments and adverse_events files "
                               f"or an .xlsx workbook, not a {p.suffix or 'file without suffix'}")
@@ -178,8 +182,8 @@ def _table_file(folder: Path, table: str) -> Path:
     return found[0]
 
 
-def _workbook_sheets(path: Path) -> dict[str, str]:
-    """Table name -> sheet title of a workbook (sheet names matched case-insensitively)."""
+def _workbook_sheets(path: Path) -> list[tuple[str, str]]:
+    """``(title, state)`` of every sheet of a workbook, in order (state: visible, hidden, veryHidden)."""
     import openpyxl
 
     try:
@@ -187,9 +191,51 @@ def _workbook_sheets(path: Path) -> dict[str, str]:
     except Exception as e:  # noqa: BLE001  (zip errors, invalid xml ...)
         raise CohortReadError(f"{path}: not a readable .xlsx workbook ({e})") from e
     try:
-        return {s.strip().lower(): s for s in wb.sheetnames}
+        return [(ws.title, getattr(ws, "sheet_state", "visible") or "visible") for ws in wb.worksheets]
     finally:
         wb.close()
+
+
+def _sheet_key(title: str) -> str:
+    """A sheet title as compared with a table name: case, surrounding spaces, and spaces or
+    underscores inside ignored (``" Adverse events"`` -> ``"adverse_events"``)."""
+    return re.sub(r"[\s_]+", "_", title.strip().casefold())
+
+
+def _sheet_list(sheets) -> list[str]:
+    return [repr(t) + ("" if st == "visible" else f" ({st})") for t, st in sheets]
+
+
+def _sheet_for(path: Path, table: str, sheets) -> str | None:
+    """The one sheet whose name matches ``table`` (None when none does).
+
+    Two matching sheets, or a hidden one, are errors: what is read must be what the user sees.
+    """
+    found = [(t, st) for t, st in sheets if _sheet_key(t) == table]
+    if len(found) > 1:
+        raise CohortReadError(f"{path}: sheets {' and '.join(_sheet_list(found))} both match the table "
+                              f"{table}; keep exactly one (delete or rename the other)")
+    if found and found[0][1] != "visible":
+        raise CohortReadError(f"{path}: the sheet {found[0][0]!r} for the table {table} is hidden; hidden "
+                              f"sheets are never read: unhide it in Excel (or delete it and name the visible "
+                              f"sheet {table})")
+    return found[0][0] if found else None
+
+
+def cohort_date_format(path: str | Path) -> str | None:
+    """``date_format`` of the cohort's ``cohort.yaml`` (beside the tables), or None."""
+    import yaml
+
+    p = Path(path)
+    meta_file = (p if p.is_dir() else p.parent) / "cohort.yaml"
+    if not meta_file.is_file():
+        return None
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise CohortReadError(f"{meta_file}: not valid YAML ({e})") from None
+    fmt = meta.get("date_format") if isinstance(meta, dict) else None
+    return None if fmt is None else str(fmt)
 
 
 def _sha256(path: Path) -> str:
@@ -262,14 +308,19 @@ class _Reader:
         kind = FORMATS[path.suffix.lower()]
         if kind == "excel":
             sheets = _workbook_sheets(path)
-            if table in sheets:
-                sheet = sheets[table]
-            elif len(sheets) == 1:
-                sheet = next(iter(sheets.values()))
-            else:
-                raise CohortReadError(f"{path}: several sheets ({', '.join(sheets.values())}) and none named "
-                                      f"{table}")
+            sheet = _sheet_for(path, table, sheets)
+            visible = [t for t, st in sheets if st == "visible"]
+            if sheet is None and len(visible) == 1:
+                sheet = visible[0]
+            elif sheet is None:
+                raise CohortReadError(f"{path}: several sheets ({', '.join(_sheet_list(sheets))}) and none "
+                                      f"named {table}")
             self.read_excel(table, path, sheet, _sha256(path))
+            hidden = [t for t, st in sheets if st != "visible"]
+            if hidden:
+                self.issue(table, None, None, ", ".join(hidden),
+                           f"excel_hidden_sheet: hidden sheet(s) {', '.join(map(repr, hidden))} not read; the "
+                           f"visible sheet {sheet!r} is", "warning")
             return
         self.sources[table] = str(path)
         self.sha[table] = _sha256(path)
@@ -280,8 +331,14 @@ class _Reader:
 
     def read_csv(self, table: str, path: Path):
         data = path.read_bytes()
-        if not data.strip():
+        if not data.strip(b" \t\r\n\x00"):
             return self.fail(table, "file_empty: the file is empty (no header row, no data)")
+        if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            at = data.index(b"\x00")
+            line = data[:at].count(b"\n") + 1
+            return self.fail(table, f"nul_bytes: {path.name} holds {data.count(bytes(1))} NUL bytes (zero bytes, "
+                                    f"the first on line {line}), e.g. padding from a database export or a "
+                                    f"UTF-16 file; re-export it as 'CSV UTF-8'", row=line)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
@@ -290,6 +347,10 @@ class _Reader:
             return self.fail(table, f"encoding: {path.name} is not valid UTF-8 (byte 0x{bad.hex()} on line "
                                     f"{line}); re-export it as 'CSV UTF-8'", row=line, value=repr(bad))
         first = text.split("\n", 1)[0]
+        if re.fullmatch(r"\s*sep\s*=\s*.?\s*", first, flags=re.I):
+            return self.fail(table, f"csv_sep_line: line 1 is Excel's separator hint {first.strip()!r}; delete "
+                                    f"that line so that the header is line 1", row=1, value=first.strip())
+        csv.field_size_limit(2**31 - 1)  # long cells are reported by build() (cell_too_long), not by csv
         delim = max([",", ";", "\t"], key=first.count) if any(d in first for d in ",;\t") else ","
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
         header, rows, line_end = None, [], 0
@@ -355,11 +416,26 @@ class _Reader:
         self.sources[table] = f"{path}#{sheet}"
         self.sha[table] = digest
         ws = self.workbook(path, data_only=False)[sheet]
-        grid = [list(r) for r in ws.iter_rows()]
-        while grid and all(_is_missing(c.value) for c in grid[-1]):
-            grid.pop()
+        # Only the used data range: a formatted cell at row 1,048,576 must not make a million rows.
+        max_row = max_col = 0
+        for (r, c), cell in getattr(ws, "_cells", {}).items():
+            if not _is_missing(cell.value):
+                max_row, max_col = max(max_row, r), max(max_col, c)
+        for rng in ws.merged_cells.ranges:
+            max_row, max_col = max(max_row, rng.max_row), max(max_col, rng.max_col)
+        grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col)] if max_row else []
+        while grid and all(_is_missing(c.value) for c in grid[0]):
+            grid.pop(0)  # blank rows above the header are skipped, as in a CSV file
         if not grid:
             return self.fail(table, f"file_empty: sheet {sheet} is empty (no header row, no data)")
+        header_at = _header_below(table, grid)
+        if header_at:
+            first = grid[0][0].row
+            shown = "; ".join(_show(c.value) for c in grid[0] if not _is_missing(c.value))
+            return self.fail(table, f"excel_header_row: the header of sheet {sheet} is on row "
+                                    f"{grid[header_at][0].row}, not on its first non-empty row {first} "
+                                    f"(which holds {shown!r}); delete the rows above the header",
+                             row=first, value=shown)
         for rng in ws.merged_cells.ranges:
             self.issue(table, rng.min_row, None, ws.cell(rng.min_row, rng.min_col).value,
                        f"excel_merged: merged cells {rng.coord}; unmerge them so that every cell holds its "
@@ -370,6 +446,9 @@ class _Reader:
             wsv = self.workbook(path, data_only=True)[sheet]
             cached = {c.coordinate: wsv[c.coordinate].value for c in formulas}
         header_cells = grid[0]
+        header_row = header_cells[0].row
+        dims = ws.row_dimensions
+        filtered = bool(getattr(ws.auto_filter, "ref", None))
         names = []
         for c in header_cells:
             v = cached.get(c.coordinate, c.value) if c.data_type == "f" else c.value
@@ -395,8 +474,13 @@ class _Reader:
             for b in pending_blank:
                 self.issue(table, b, None, None, "blank_row: empty row inside the table, ignored", "warning")
             pending_blank = []
+            dim = dims.get(r[0].row)
+            if dim is not None and dim.hidden:
+                self.issue(table, r[0].row, None, None,
+                           "excel_hidden_row: the row is hidden in Excel" + (" (by the AutoFilter)" if filtered
+                                                                             else "") + "; it is read", "warning")
             rows.append((r[0].row, vals))
-        self.build(table, names, rows, header_row=1)
+        self.build(table, names, rows, header_row=header_row)
 
     # -- typing
     def build(self, table: str, names: list, rows: list[tuple[int, list]], header_row):
@@ -404,7 +488,14 @@ class _Reader:
         keep: dict[str, int] = {}
         found: list[str] = []
         for j, raw in enumerate(names):
-            name = _schema_name(table, str(raw).strip())
+            shown = str(raw).strip()
+            hidden = escape.invisible_characters(shown)
+            if hidden:
+                shown = "".join(ch for ch in shown if not escape.invisible_characters(ch)).strip()
+                self.issue(table, header_row, shown or f"(column {j + 1})", escape.visible(raw),
+                           f"column_invisible: the header {escape.visible(raw)!r} holds "
+                           f"{', '.join(hidden)}, which cannot be seen; retype the header")
+            name = _schema_name(table, shown)
             if not name:
                 if any(not _is_missing(r[1][j]) for r in rows if j < len(r[1])):
                     self.issue(table, header_row, f"(column {j + 1})", None,
@@ -429,14 +520,21 @@ class _Reader:
         row_numbers = [r[0] for r in rows]
         for name, j in keep.items():
             raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
+            for k, v in enumerate(raw_vals):
+                if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+                    self.issue(table, row_numbers[k], name, v[:40] + "…",
+                               f"cell_too_long: the cell holds {len(v):,} characters (at most {MAX_CELL_CHARS:,}; "
+                               f"a quote left open, or a pasted document?)")
+                    raw_vals[k] = _FORMULA  # reported: read as empty
             col = spec.get(name)
             if col is None:  # unknown column: kept as read
-                data[name] = pd.Series([None if _is_missing(v) else (v.code if isinstance(v, Labelled) else v)
+                data[name] = pd.Series([None if v is _FORMULA or _is_missing(v) else
+                                        (v.code if isinstance(v, Labelled) else v)
                                         for v in raw_vals], dtype=object)
                 continue
             typed = []
             for rn, v in zip(row_numbers, raw_vals):
-                if v is _FORMULA:
+                if v is _FORMULA:  # already reported (formula without value, over-long cell)
                     typed.append(None)
                     continue
                 value, err = coerce(col, v, self.date_format)
@@ -455,7 +553,25 @@ class _Reader:
         self.tables[table] = df
 
 
-_FORMULA = object()  # marker: formula cell without cached value (already reported)
+_FORMULA = object()  # marker: a cell already reported (formula without cached value, over-long), read as empty
+#: Longest cell accepted (Excel's own limit per cell).
+MAX_CELL_CHARS = 32767
+
+
+def _header_below(table: str, grid) -> int:
+    """Index of the header row when the first non-empty row is not it (a title row above the header):
+    the first row names no column of ``table`` but one of the next five names at least two. Else 0."""
+    known = {c.name for c in SCHEMA[table]}
+
+    def hits(row) -> int:
+        return sum(1 for c in row if isinstance(c.value, str) and c.value.strip().lower() in known)
+
+    if hits(grid[0]):
+        return 0
+    for k, row in enumerate(grid[1:6], start=1):
+        if hits(row) >= 2:
+            return k
+    return 0
 
 
 def _schema_name(table: str, name: str) -> str:
@@ -592,8 +708,20 @@ def _float(v):
 
 
 def _date(v, date_format):
+    value, err = _date_value(v, date_format)
+    if value is not None and not (DATE_MIN <= value.date() <= DATE_MAX):
+        return None, (f"date_implausible: {_show(value)} is outside {DATE_MIN}–{DATE_MAX} (a placeholder for "
+                      f"an unknown date? leave the cell empty)")
+    return value, err
+
+
+#: Plausible dates: anything outside is a placeholder (9999-12-31) or a typo.
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def _date_value(v, date_format):
     if isinstance(v, pd.Timestamp | dt.datetime):
-        return pd.Timestamp(v).normalize().to_pydatetime(), None
+        return dt.datetime(v.year, v.month, v.day), None
     if isinstance(v, dt.date):
         return dt.datetime(v.year, v.month, v.day), None
     if _is_number(v):
@@ -617,8 +745,8 @@ def _date(v, date_format):
         a, b = int(m[1]), int(m[2])
         fits = [f for f, ok in (("DD/MM/YYYY", a <= 31 and b <= 12), ("MM/DD/YYYY", a <= 12 and b <= 31)) if ok]
         how = " or ".join(fits) if fits else "no day/month order"
-        return None, (f"date_ambiguous: {s!r} could be {how}; write YYYY-MM-DD or pass "
-                      f"date_format='DD/MM/YYYY' (or 'MM/DD/YYYY')")
+        return None, (f"date_ambiguous: {s!r} could be {how}; write YYYY-MM-DD, or add the line "
+                      f"'date_format: DD/MM/YYYY' (or MM/DD/YYYY) to the cohort's cohort.yaml")
     return None, f"date: {s!r} is not a date (expected YYYY-MM-DD)"
 
 

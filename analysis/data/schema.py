@@ -162,10 +162,12 @@ FILE_FORMATS = (
     ("folder", "A folder holding `patients.*`, `assessments.*` and `adverse_events.*`, exactly one file per "
                "table, each `.csv`, `.xlsx`, `.sav` or `.dta` (formats may be mixed)."),
     ("workbook", "One `.xlsx` workbook with the sheets `patients`, `assessments` and `adverse_events` "
-                 "(sheet names are matched case-insensitively)."),
+                 "(sheet names are matched ignoring case and spaces; two sheets matching one table, or a "
+                 "hidden sheet matching it, is an error; hidden sheets are never read)."),
     (".csv", "UTF-8 (with or without byte-order mark), first line the header; comma, semicolon or tab "
-             "separated (detected from the header line); decimal point, not comma."),
-    (".xlsx", "First row the header; no merged cells; formula cells are read from the value Excel saved "
+             "separated (detected from the header line); decimal point, not comma; no `sep=` line, no NUL bytes."),
+    (".xlsx", "First non-empty row the header; only the used range is read; hidden rows are read and "
+              "warned about; no merged cells; formula cells are read from the value Excel saved "
               "with them (a formula without a saved value is an error)."),
     (".sav / .dta", "SPSS and Stata files read with pyreadstat; value labels are mapped to the codes below "
                     "by matching the label against the codes and labels case-insensitively (code 1 labelled "
@@ -180,8 +182,9 @@ CELL_CONVENTIONS = (
                    "(`Male`, ` male `, `MALE` -> `male`); the code is stored."),
     ("Dates", "`YYYY-MM-DD` text, Excel date cells, or SPSS/Stata date variables. `DD/MM/YYYY` and "
               "`MM/DD/YYYY` cannot be told apart and are rejected unless the reader is given "
-              "`date_format` (e.g. `read_cohort(path, date_format=\"DD/MM/YYYY\")` or "
-              "`python -m analysis.data.validate PATH --date-format DD/MM/YYYY`). A number in a date column "
+              "`date_format`: a line `date_format: DD/MM/YYYY` (or `MM/DD/YYYY`, or a strptime format) in the "
+              "cohort's `cohort.yaml`, which `make`, the validator and the notebooks all read. Dates before "
+              "1900 or after 2100 (`9999-12-31`) are errors. A number in a date column "
               "(an unformatted Excel serial) is an error."),
     ("Integers", "Whole numbers (`3`, `3.0`); `3.5` or text is an error."),
     ("Row numbers", "Errors name the row as you see it: CSV line (the header is line 1), Excel sheet row, "
@@ -211,21 +214,42 @@ RULES: tuple[Rule, ...] = (
     Rule("excel_formula", "error", "all", "A formula cell has no value saved with it (e.g. a workbook "
          "written by a script and never opened in Excel): paste values instead."),
     Rule("blank_row", "warning", "all", "An empty row inside a table is ignored."),
+    Rule("csv_sep_line", "error", "all", "A CSV file starts with Excel's separator hint (`sep=;`): delete that "
+         "first line so the header is line 1."),
+    Rule("nul_bytes", "error", "all", "A CSV file holds NUL bytes (zero bytes, e.g. padding from a database "
+         "export): re-export it, or remove them."),
+    Rule("cell_too_long", "error", "all", "A cell holds more than 32,767 characters (Excel's limit; a "
+         "broken quote or a pasted document)."),
+    Rule("excel_header_row", "error", "all", "An .xlsx sheet's first non-empty row is not the header (e.g. a "
+         "title row above it): delete the rows above the header."),
+    Rule("excel_hidden_row", "warning", "all", "A row of an .xlsx sheet is hidden (by an AutoFilter or by "
+         "hand); it is read like every other row."),
+    Rule("excel_hidden_sheet", "warning", "all", "A workbook holds hidden sheets; they are never read (a "
+         "hidden sheet with a table's name is an error, the reader stops)."),
+    Rule("row_duplicate", "warning", "all", "A row repeats an earlier row of the same table in every column."),
     # columns
     Rule("column_missing", "error", "all", "A required column is absent."),
     Rule("column_duplicate", "error", "all", "Two columns have the same name."),
     Rule("column_unnamed", "error", "all", "A column holding values has an empty header cell."),
     Rule("column_unknown", "warning", "all", "A column not in this dictionary (kept, not used)."),
+    Rule("column_invisible", "error", "all", "A header holds an invisible character (zero-width space, "
+         "byte-order mark, control character): retype the header."),
     # cells
     Rule("missing", "error", "all", "A cell of a column that is not nullable is empty."),
     Rule("type", "error", "all", "A cell cannot be read as the column's type (e.g. text in age)."),
     Rule("date", "error", "all", "A date cell is not a valid date (e.g. 2024-02-30)."),
-    Rule("date_ambiguous", "error", "all", "A slash date (03/04/2024) without a `date_format`."),
+    Rule("date_ambiguous", "error", "all", "A slash date (03/04/2024) without a `date_format` (set it in "
+         "the cohort's `cohort.yaml`: `date_format: DD/MM/YYYY`)."),
+    Rule("date_implausible", "error", "all", "A date before 1900-01-01 or after 2100-12-31 (e.g. 9999-12-31 "
+         "standing for 'unknown': leave the cell empty instead)."),
     Rule("category", "error", "all", "A value is not one of the allowed codes or labels."),
     Rule("value_label", "error", "all", "An SPSS/Stata value label (or an unlabelled value of a labelled "
          "variable) matches none of the allowed codes or labels."),
     Rule("range", "error", "all", "A number is outside the column's range."),
-    Rule("id_duplicate", "error", "patients", "A patient_id appears more than once."),
+    Rule("id_duplicate", "error", "patients", "A patient_id appears more than once (ids that differ only in "
+         "case or surrounding spaces are the same id)."),
+    Rule("id_spelling", "error", "cross-table", "A patient_id of assessments or adverse_events matches a "
+         "patients id only when case or spaces are ignored: spell every id as in the patients table."),
     # cross-table
     Rule("orphan_patient", "error", "cross-table", "Every assessment and adverse event belongs to a "
          "patient_id of the patients table."),
@@ -257,10 +281,15 @@ RULES: tuple[Rule, ...] = (
          "before its date (PFS is derived from progression_date; a PD that was not taken as progression, e.g. "
          "treatment beyond progression, needs response_override = yes)."),
     Rule("ae_before_start", "error", "adverse_events", "onset_date is not before treatment_start_date."),
-    Rule("ae_after_death", "warning", "adverse_events", "onset_date is after death_date."),
+    Rule("ae_after_death", "error", "adverse_events", "onset_date is not after death_date."),
+    Rule("ae_after_cutoff", "error", "adverse_events", "onset_date is not after data_cutoff_date."),
+    Rule("ae_grade5_alive", "error", "adverse_events", "A grade 5 (fatal) adverse event belongs to a patient "
+         "with a death_date."),
     # RECIST 1.1
     Rule("recist_pr", "error", "assessments", "PR: sum_diameters_mm at least 30 % below baseline_sum_mm, "
          "and not meeting the PD size rule."),
+    Rule("recist_pr_no_disease", "error", "assessments", "PR needs measurable disease at baseline: "
+         "baseline_sum_mm is not 0."),
     Rule("recist_cr", "error", "assessments", "CR: sum_diameters_mm at most 10 mm (all target lesions "
          "gone; a residual lymph node, short axis < 10 mm, may remain; more than one residual node needs "
          "response_override), no new lesions."),

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.data import escape
 from analysis.data.readers import ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
 from analysis.data.schema import RULE_BY_ID, SCHEMA, TABLES
 
@@ -48,7 +49,7 @@ def table_text(df: pd.DataFrame) -> str:
     """A left-aligned plain-text table (pandas right-aligns text, which is hard to read here)."""
     if df.empty:
         return ""
-    cells = df.astype(str)
+    cells = df.astype(str).map(escape.visible)  # an ANSI escape in a cell is shown, not executed
     widths = {c: max(len(str(c)), cells[c].str.len().max()) for c in cells.columns}
     lines = ["  ".join(str(c).ljust(widths[c]) for c in cells.columns).rstrip()]
     lines += ["  ".join(v.ljust(widths[c]) for c, v in zip(cells.columns, row)).rstrip()
@@ -93,7 +94,8 @@ class ValidationReport:
         """Write errors and warnings to a CSV file (UTF-8) with a ``severity`` column."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_csv(path, index=False, lineterminator="\n")
+        # the data manager opens this file in a spreadsheet: no cell may start a formula (OWASP)
+        self.to_frame().map(escape.csv_cell).to_csv(path, index=False, lineterminator="\n")
         return path
 
     def rule_ids(self, severity: str = "error") -> list[str]:
@@ -219,11 +221,33 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
         for i, pid in enumerate(ids):
             if pid is None or pd.isna(pid):
                 continue
-            if pid in first:
+            key = id_key(pid)  # SYN-010 and ' syn-010' are one patient, not two
+            if key in first:
+                row0, pid0 = first[key]
+                same = "" if pid == pid0 else f" as {pid0!r} (ids differing only in case or spaces are one id)"
                 out.add(table, rows[i], "patient_id", pid, "id_duplicate",
-                        f"patient id {pid!r} already on row {first[pid]}")
+                        f"patient id {pid!r} already on row {row0}{same}")
             else:
-                first[pid] = int(rows[i])
+                first[key] = (int(rows[i]), pid)
+    # exact copies of a row (every column but the row number): e.g. one adverse event pasted 2,800 times
+    data_cols = [c for c in df.columns if c != "_row"]
+    if len(df) and data_cols:
+        dup = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).duplicated(keep=False)
+        if dup.any():
+            keyed = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).agg("\x1f".join, axis=1)
+            first_row: dict = {}
+            for i in np.flatnonzero(dup.to_numpy()):
+                k = keyed.iloc[i]
+                if k in first_row:
+                    out.add(table, rows[i], None, None, "row_duplicate",
+                            f"the row repeats row {first_row[k]} in every column")
+                else:
+                    first_row[k] = int(rows[i])
+
+
+def id_key(pid) -> str:
+    """An id as compared for identity: surrounding spaces and case ignored."""
+    return str(pid).strip().casefold()
 
 
 def _check_patients(out: _Collector, p: pd.DataFrame):
@@ -285,6 +309,9 @@ def _check_cross(out: _Collector, usable: dict):
         return
     first = p.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
     known = set(first.index)
+    known_keys = {}
+    for pid in first.index:
+        known_keys.setdefault(id_key(pid), pid)
     pcol = lambda c: first[c] if c in first.columns else pd.Series(pd.NaT, index=first.index)  # noqa: E731
     start, death, cutoff = pcol("treatment_start_date"), pcol("death_date"), pcol("data_cutoff_date")
 
@@ -294,8 +321,13 @@ def _check_cross(out: _Collector, usable: dict):
             continue
         for i, (pid, row) in enumerate(zip(df["patient_id"], df["_row"])):
             if pid is not None and not pd.isna(pid) and pid not in known:
-                out.add(table, row, "patient_id", pid, "orphan_patient",
-                        f"patient id {pid!r} is not in the patients table")
+                if id_key(pid) in known_keys:
+                    out.add(table, row, "patient_id", pid, "id_spelling",
+                            f"patient id {pid!r} is {known_keys[id_key(pid)]!r} in the patients table; ids that "
+                            f"differ only in case or spaces are one patient: spell it the same")
+                else:
+                    out.add(table, row, "patient_id", pid, "orphan_patient",
+                            f"patient id {pid!r} is not in the patients table")
 
     a = usable.get("assessments")
     if a is not None and {"patient_id", "assessment_date"} <= set(a.columns):
@@ -339,6 +371,19 @@ def _check_cross(out: _Collector, usable: dict):
             out.add("adverse_events", ae["_row"].iloc[i], "onset_date", d.iloc[i], "ae_after_death",
                     f"patient {ae['patient_id'].iloc[i]}: onset {_d(d.iloc[i])} is after death "
                     f"{_d(dth.iloc[i])}")
+        cut = ae["patient_id"].map(cutoff)
+        for i in np.flatnonzero((ok & (d > cut)).to_numpy(dtype=bool)):
+            out.add("adverse_events", ae["_row"].iloc[i], "onset_date", d.iloc[i], "ae_after_cutoff",
+                    f"patient {ae['patient_id'].iloc[i]}: onset {_d(d.iloc[i])} is after the data cutoff "
+                    f"{_d(cut.iloc[i])}")
+    if ae is not None and {"patient_id", "grade"} <= set(ae.columns):
+        ok = ae["patient_id"].isin(known)
+        alive = ae["patient_id"].map(death).isna()
+        fatal = ae["grade"].astype("Float64").fillna(0).to_numpy() == 5
+        for i in np.flatnonzero((ok & alive).to_numpy(dtype=bool) & fatal):
+            out.add("adverse_events", ae["_row"].iloc[i], "grade", 5, "ae_grade5_alive",
+                    f"patient {ae['patient_id'].iloc[i]}: grade 5 (fatal) adverse event, but the patient has "
+                    f"no death_date (alive at last contact)")
 
     if with_assessment is not None:
         for pid, row in zip(p["patient_id"], p["_row"]):
@@ -408,7 +453,11 @@ def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
                     who + f"PD needs ≥ 20 % and ≥ 5 mm above the nadir or new lesions; sum {s:g} mm is {up}"
                     + hint)
     elif resp == "PR":
-        if has_s and has_b and not pr_size:
+        if not np.isnan(b) and b <= 0:
+            out.add(t, row, "overall_response", resp, "recist_pr_no_disease",
+                    who + f"PR with a baseline sum of {b:g} mm: a partial response needs measurable disease "
+                          f"at baseline" + hint)
+        elif has_s and has_b and not pr_size:
             out.add(t, row, "overall_response", resp, "recist_pr",
                     who + f"PR needs ≥ 30 % decrease from baseline; sum {s:g} mm is {pct}" + hint)
         elif pd_size:

@@ -18,6 +18,7 @@ from analysis.data.cohort import Cohort, Variable
 from analysis.stats.control import CoxControl, SurvControl
 from analysis.report.endpoints import ci_text
 from analysis.data.schema import RULE_BY_ID
+from analysis.data import escape
 
 
 def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -208,8 +209,9 @@ def data_provenance(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Input files with checksums, and validation warnings aggregated per rule (no row-level values)."""
     from pathlib import Path
 
-    prov = pd.DataFrame([{"Table": t, "File": Path(str(src).split("#")[0]).name + (
-        "#" + str(src).split("#")[1] if "#" in str(src) else ""), "SHA-256": cohort.sha256.get(t, "")}
+    # file and sheet names come from the user's export: escaped so they stay text (issue #24)
+    prov = pd.DataFrame([{"Table": t, "File": escape.markdown(Path(str(src).split("#")[0]).name + (
+        "#" + str(src).split("#", 1)[1] if "#" in str(src) else "")), "SHA-256": cohort.sha256.get(t, "")}
         for t, src in cohort.sources.items()])
     w = cohort.warnings
     if w is None or len(w) == 0:
