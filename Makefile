@@ -21,6 +21,36 @@ endif
 ## PARAMS: folder of parameter files (common.yaml + one per section); copy it for a sensitivity analysis
 PARAMS ?= params
 
+# ---- #24 build safety: input checks and a lock on the output folder --------------------------
+# Paths with spaces break Make's file lists: stop with one line rather than with odd Make errors.
+ifneq ($(words $(DATA)),1)
+$(error DATA="$(DATA)": the cohort path must be one word without spaces; rename the folder or link it, e.g. ln -s "$(DATA)" data/raw/my-cohort and make DATA=data/raw/my-cohort)
+endif
+ifneq ($(words $(OUT)),1)
+$(error OUT="$(OUT)": the output folder must be one word without spaces)
+endif
+ifneq ($(DATE_FORMAT),)
+$(error DATE_FORMAT=$(DATE_FORMAT): put the line "date_format: $(DATE_FORMAT)" in $(DATA)/cohort.yaml instead; the validator and the notebooks read it from there, so every step reads the dates the same way)
+endif
+# One build at a time per output folder: a second `make` into the same OUT waits for the first.
+# A background holder keeps an flock on $(OUT)/.build.lock until this make exits; sub-makes of
+# the same OUT (BUILD_LOCK_HELD) and goals that write nothing there (help, test ...) take no lock,
+# nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
+NO_LOCK_GOALS := help test bench sync dictionary lock env calibrate distclean
+ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
+ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
+LOCK_FILE := $(OUT)/.build.lock
+LOCK_STATUS := $(shell mkdir -p "$(OUT)" 2>/dev/null && { : >> "$(LOCK_FILE)"; } 2>/dev/null || { echo "cannot write to $(OUT)"; exit 0; };   for d in "$(OUT)/validation" "$(OUT)/executed" "$(OUT)/results" "$(OUT)/results"/* "$(if $(filter .,$(OUT)),report,$(OUT)/report)/_output"; do     if [ -d "$$d" ] && [ ! -w "$$d" ]; then echo "cannot write to $$d"; exit 0; fi; done;   make_pid=$$PPID; exec 9>>"$(LOCK_FILE)";   if ! flock -n 9; then echo "make: another build is writing to $(OUT); waiting for it to finish (lock: $(LOCK_FILE))" >&2; flock 9; fi;   (tail --pid=$$make_pid -f /dev/null) </dev/null >/dev/null 2>&1 & echo ok)
+ifneq ($(LOCK_STATUS),ok)
+$(error make: $(LOCK_STATUS) (read-only folder?); nothing was built; make it writable or choose another OUT=)
+endif
+export BUILD_LOCK_HELD := $(abspath $(OUT))
+endif
+endif
+endif
+# ---- end of #24 build safety -----------------------------------------------------------------
+
 SECTIONS := 01-cohort 02-response 03-survival 04-subgroups 05-safety 06-scorecard
 ifeq ($(OUT),.)
 REPORT_DIR := report
@@ -29,13 +59,14 @@ REPORT_DIR := $(OUT)/report
 endif
 EXEC_DIR := $(OUT)/executed
 RESULTS := $(OUT)/results
-VALID := $(OUT)/validation/report.csv
+# row-level validation log: it names patients, and its name says so (never part of the report)
+VALID := $(OUT)/validation/report-with-patient-ids.csv
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
 # imports the synthetic package
 NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \
-  $(filter-out analysis/report/render.py,$(wildcard analysis/report/*.py))
+  $(filter-out analysis/report/render.py analysis/report/runner.py,$(wildcard analysis/report/*.py))
 SYNTHETIC_SRC := $(wildcard analysis/synthetic/*.py)
 RENDER_SRC := analysis/report/render.py $(wildcard analysis/report/render_assets/*)
 REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css)
@@ -85,23 +116,28 @@ validate: $(VALID)
 
 # The validation log names rows (and their values) so a data manager can fix them: it is kept in
 # $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
-$(VALID): $(DATA_FILES) analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py | $(ENV)
+# (#24) exit 1: invalid cohort (errors listed in errors-with-patient-ids.csv); 2: cannot write the
+# report; 3: internal error (one line, traceback in validation/validate.log).
+$(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py | $(ENV)
 	@mkdir -p $(@D)
-	$(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv || \
-	  { mv -f $(@D)/report.tmp.csv $(@D)/errors.csv 2>/dev/null || true; \
-	    echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
-	    echo "      full list: $(@D)/errors.csv" >&2; exit 1; }
+	@rc=0; $(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --log $(@D)/validate.log || rc=$$?; \
+	if [ $$rc -eq 1 ]; then \
+	  mv -f $(@D)/report.tmp.csv $(@D)/errors-with-patient-ids.csv 2>/dev/null || true; \
+	  echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
+	  echo "      full list: $(@D)/errors-with-patient-ids.csv" >&2; exit 1; \
+	elif [ $$rc -ne 0 ]; then rm -f $(@D)/report.tmp.csv; echo "make: validation step stopped; the previous report is unchanged." >&2; exit 1; fi
 	mv -f $(@D)/report.tmp.csv $@
-	rm -f $(@D)/errors.csv
+	rm -f $(@D)/errors-with-patient-ids.csv
 
-# Each notebook runs in order (papermill), writing into a temporary file moved into place on success.
+# Each notebook runs in order (papermill, through analysis.report.runner (#24): it writes into a
+# temporary file moved into place on success; a failure prints one line naming the section and
+# the notebook's exception, keeps executed/<section>.failed.ipynb, and exits non-zero).
 # Its own params file re-runs it alone; a change in the data or in analysis/ re-runs all.
 $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(VALID) $(NB_SRC) | $(ENV)
 	@mkdir -p $(EXEC_DIR)
 	@echo "== running $*"
-	$(PY) -m papermill $< $(EXEC_DIR)/$*.tmp.ipynb -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
+	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
 	  -f $(PARAMS)/common.yaml -f $(PARAMS)/$*.yaml -p data "$(DATA)" -p out "$(OUT)"
-	mv -f $(EXEC_DIR)/$*.tmp.ipynb $@
 
 # the scorecard reads every other section's numbers
 $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb,$(EXECUTED)) data/published_targets.yaml \
@@ -123,7 +159,7 @@ endif
 
 $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	@echo "== rendering $(REPORT_DIR)"
-	$(PY) -m analysis.report.render $(REPORT_DIR)
+	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
 	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
 
 # ---- synthetic cohort ------------------------------------------------------------------------
@@ -163,7 +199,8 @@ lock: | $(ENV)
 .PHONY: clean
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
-	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto
+	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto \
+	  $(REPORT_DIR)/render.log
 
 .PHONY: distclean
 ## distclean: clean, and remove .venv and every other cohort's build/

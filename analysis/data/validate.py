@@ -478,7 +478,12 @@ def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
 
 # --------------------------------------------------------------------------- CLI
 
+#: Exit codes of the command line: the cohort is invalid, the output cannot be written, a bug.
+EXIT_INVALID, EXIT_CANNOT_WRITE, EXIT_INTERNAL = 1, 2, 3
+
+
 def main(argv=None) -> int:
+    """Command line; exit 0 (valid), 1 (invalid cohort), 2 (cannot write the report), 3 (internal error)."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m analysis.data.validate",
@@ -487,24 +492,67 @@ def main(argv=None) -> int:
     ap.add_argument("data_path", help="cohort folder or .xlsx workbook")
     ap.add_argument("--report", help="write errors and warnings to this CSV file")
     ap.add_argument("--date-format", default=None,
-                    help="how to read slash dates, e.g. DD/MM/YYYY or MM/DD/YYYY (default: only YYYY-MM-DD)")
+                    help="how to read slash dates, e.g. DD/MM/YYYY or MM/DD/YYYY (default: the cohort.yaml's "
+                         "date_format, else only YYYY-MM-DD)")
+    ap.add_argument("--log", default=None,
+                    help="on an unexpected internal error, write the traceback here (default: beside --report)")
     args = ap.parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # noqa: BLE001  a bug, not bad data: one line and the traceback in a log
+        import traceback
+
+        log = Path(args.log) if args.log else (Path(args.report).with_name("validate.log") if args.report else None)
+        where = ""
+        if log is not None:
+            try:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text(traceback.format_exc(), encoding="utf-8")
+                where = f"; details in {log}"
+            except OSError:
+                where = ""
+        print(escape.visible(f"validation step: internal error {type(e).__name__}: {e}{where}"), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _write(report: ValidationReport, path) -> int | None:
+    try:
+        report.write(path)
+    except OSError as e:
+        print(escape.visible(f"cannot write to {Path(path).parent} ({e.strerror or e}): the validation report "
+                             f"was not written; make the output folder writable or choose another OUT"),
+              file=sys.stderr)
+        return EXIT_CANNOT_WRITE
+    return None
+
+
+def _run(args) -> int:
     try:
         raw = read_cohort(args.data_path, date_format=args.date_format)
     except (CohortReadError, ValueError) as e:
-        print(f"cannot read cohort: {e}", file=sys.stderr)
-        return 1
+        print(escape.visible(f"cannot read cohort: {e}"), file=sys.stderr)
+        if args.report:  # the message points the data manager to the report: it must exist
+            row = pd.DataFrame([{"file": str(args.data_path), "table": "", "row": None, "column": "", "value": "",
+                                 "rule": f"read_error: {e}"}], columns=REPORT_COLUMNS)
+            failed = _write(ValidationReport(row, pd.DataFrame(columns=REPORT_COLUMNS)), args.report)
+            if failed:
+                return failed
+        return EXIT_INVALID
     report = validate_cohort(raw)
     if args.report:
-        report.write(args.report)
+        failed = _write(report, args.report)
+        if failed:
+            return failed
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         frame = report.to_frame()
         if len(frame):
             print(table_text(frame))
     print(report.summary())
     for table in TABLES:
-        print(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}")
-    return 0 if report.ok else 1
+        print(escape.visible(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}"))
+    return 0 if report.ok else EXIT_INVALID
 
 
 if __name__ == "__main__":

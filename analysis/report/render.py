@@ -158,6 +158,29 @@ def check_no_unresolved(text: str, *, where: str = "output") -> None:
                           "label or citation key, or a shortcode that was not expanded)")
 
 
+def check_results_consistent(results_dir: Path | str) -> dict[str, str]:
+    """The input checksums every section's results were computed from, when they all agree.
+
+    Each ``results/<section>/manifest.yaml`` records the SHA-256 of the cohort files it read.
+    After a failed build the folder may hold sections of two cohorts (the new cohort's early
+    sections, the old cohort's later ones); rendering that would mix them in one report, so
+    this raises :class:`RenderError` naming the sections that disagree.
+    """
+    results_dir = Path(results_dir)
+    by_inputs: dict[tuple, list[str]] = {}
+    for manifest in sorted(results_dir.glob("*/manifest.yaml")):
+        inputs = (_read_yaml(manifest).get("inputs") or {})
+        by_inputs.setdefault(tuple(sorted((str(k), str(v)) for k, v in inputs.items())), []).append(
+            manifest.parent.name)
+    if len(by_inputs) > 1:
+        groups = sorted(by_inputs.values(), key=len, reverse=True)
+        shown = "; ".join(", ".join(g) for g in groups)
+        raise RenderError(f"the results in {results_dir} come from different input files (sections {shown}): "
+                          f"an earlier build stopped part-way; run make again so that every section is "
+                          f"recomputed from the same cohort (nothing was rendered)")
+    return dict(next(iter(by_inputs), ()))
+
+
 # ----------------------------------------------------------------------- publishing
 def _publish(built: dict[str, Path], out_tmp: Path, output_dir: Path) -> dict[str, Path]:
     """Move everything in ``out_tmp`` into ``output_dir`` (renames, file by file)."""
@@ -563,11 +586,34 @@ def main(argv: list[str] | None = None) -> int:
                         help="quarto, pandoc (+ Typst) or auto (quarto if on PATH; default)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="where to write the files (default: the project's output-dir)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="results folder whose sections must all come from the same input files")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="where to write the traceback of an unexpected error (default: "
+                             "PROJECT_DIR/render.log)")
     args = parser.parse_args(argv)
     try:
+        if args.results is not None:
+            check_results_consistent(args.results)
         outputs = render(args.project_dir, engine=args.engine, output_dir=args.output_dir)
     except RenderError as exc:
         print(f"render failed: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"render failed: cannot write to {exc.filename or args.project_dir} "
+              f"({exc.strerror or exc}); the previous report is unchanged", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001  a bug: one line, the traceback in a log
+        import traceback
+
+        log = args.log or Path(args.project_dir) / "render.log"
+        where = ""
+        try:
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f"; details in {log}"
+        except OSError:
+            pass
+        print(f"render step: internal error {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return 1
     for kind, path in outputs.items():
         print(f"{kind}: {path}")

@@ -1,0 +1,123 @@
+"""Run one section's notebook with papermill, for the Makefile: a failure is one line, not a traceback.
+
+The executed notebook is written to a temporary file beside the target and moved into place
+only when every cell ran (papermill writes its output notebook even when a cell fails, so
+Make would otherwise take a failed run for a finished one). On a failure the runner
+
+* prints one line naming the section and the cause, the exception type and message from the
+  notebook's error output (``section 03-survival failed: ValueError: ...``),
+* keeps the failed executed notebook for diagnosis as ``<section>.failed.ipynb`` beside the
+  target (``executed/03-survival.failed.ipynb``), with the traceback in its error cell,
+* leaves the previous executed notebook (and results) as they were, and exits 1.
+
+Parameters are passed as papermill's command line does: ``-f`` YAML files in order, then
+``-p KEY VALUE`` (typed as papermill types them), with the kernel (``-k``) and the working
+directory (``--cwd``).
+
+Command line::
+
+    python -m analysis.report.runner 03-survival notebooks/03-survival.ipynb executed/03-survival.ipynb \\
+        -k anlotinib-report --cwd . -f params/common.yaml -f params/03-survival.yaml -p data data/synthetic
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from analysis.data.escape import visible
+
+EXIT_FAILED = 1
+
+
+def merged_parameters(files: list[str], params: list[tuple[str, str]]) -> dict:
+    """Parameters as ``papermill -f FILE ... -p KEY VALUE ...`` merges them (later wins)."""
+    from papermill.cli import _resolve_type
+    from papermill.iorw import read_yaml_file
+
+    out: dict = {}
+    for f in files:
+        out.update(read_yaml_file(f) or {})
+    for key, value in params:
+        out[key] = _resolve_type(value)
+    return out
+
+
+def failure_line(section: str, exc: BaseException) -> str:
+    """One line saying why ``section`` failed (the notebook's exception type and message)."""
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = getattr(exc, "evalue", None)
+    if evalue is None:
+        evalue = str(exc)
+    first = " ".join(str(evalue).split())  # the message on one line
+    return visible(f"section {section} failed: {ename}: {first}" if first else f"section {section} failed: {ename}")
+
+
+def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel: str | None = None,
+        cwd: str | None = None, progress_bar: bool = True, log_output: bool = False) -> Path:
+    """Execute ``notebook`` into ``output`` (atomically); raises what papermill raises.
+
+    On failure the partly executed notebook is moved to ``<output stem>.failed.ipynb``.
+    """
+    import papermill as pm
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f"{output.stem}.tmp-{os.getpid()}.ipynb")
+    failed = output.with_name(f"{output.stem}.failed.ipynb")
+    try:
+        pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name=kernel, cwd=cwd,
+                            progress_bar=progress_bar, log_output=log_output)
+    except BaseException:
+        if tmp.exists():
+            os.replace(tmp, failed)
+        raise
+    os.replace(tmp, output)
+    if failed.exists():
+        failed.unlink()
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m analysis.report.runner", description=__doc__.split("\n\n")[0])
+    ap.add_argument("section", help="section name, e.g. 03-survival (for messages)")
+    ap.add_argument("notebook", type=Path)
+    ap.add_argument("output", type=Path)
+    ap.add_argument("-k", "--kernel", default=None)
+    ap.add_argument("--cwd", default=None)
+    ap.add_argument("-f", "--parameters-file", action="append", default=[])
+    ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    ap.add_argument("--progress-bar", dest="progress_bar", action="store_true", default=True)
+    ap.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
+    ap.add_argument("--log-output", action="store_true")
+    ap.add_argument("--log", type=Path, default=None,
+                    help="where to write the traceback of an unexpected error (default: <output>.log)")
+    args = ap.parse_args(argv)
+    try:
+        params = merged_parameters(args.parameters_file, [tuple(p) for p in args.parameter])
+        run(args.section, args.notebook, args.output, parameters=params, kernel=args.kernel, cwd=args.cwd,
+            progress_bar=args.progress_bar, log_output=args.log_output)
+    except KeyboardInterrupt:
+        print(f"section {args.section} interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  one line for the user; the details are kept
+        from papermill.exceptions import PapermillExecutionError
+
+        failed = args.output.with_name(f"{args.output.stem}.failed.ipynb")
+        if isinstance(exc, PapermillExecutionError):
+            where = f" (the executed notebook with the traceback: {failed})"
+        else:
+            log = args.log or args.output.with_name(f"{args.output.stem}.log")
+            try:
+                log.write_text(traceback.format_exc(), encoding="utf-8")
+                where = f" (details in {log})"
+            except OSError:
+                where = ""
+        print(failure_line(args.section, exc) + where, file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
