@@ -38,7 +38,7 @@ endif
 # nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
 NO_LOCK_GOALS := help test bench sync dictionary lock env calibrate distclean
 ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
-ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
+ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
 ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
 LOCK_FILE := $(OUT)/.build.lock
 LOCK_STATUS := $(shell mkdir -p "$(OUT)" 2>/dev/null && { : >> "$(LOCK_FILE)"; } 2>/dev/null || { echo "cannot write to $(OUT)"; exit 0; };   for d in "$(OUT)/validation" "$(OUT)/executed" "$(OUT)/results" "$(OUT)/results"/* "$(if $(filter .,$(OUT)),report,$(OUT)/report)/_output"; do     if [ -d "$$d" ] && [ ! -w "$$d" ]; then echo "cannot write to $$d"; exit 0; fi; done;   make_pid=$$PPID; exec 9>>"$(LOCK_FILE)";   if ! flock -n 9; then echo "make: another build is writing to $(OUT); waiting for it to finish (lock: $(LOCK_FILE))" >&2; flock 9; fi;   (tail --pid=$$make_pid -f /dev/null) </dev/null >/dev/null 2>&1 & echo ok)

@@ -493,7 +493,7 @@ class _Reader:
             if hidden:
                 shown = "".join(ch for ch in shown if not escape.invisible_characters(ch)).strip()
                 self.issue(table, header_row, shown or f"(column {j + 1})", escape.visible(raw),
-                           f"column_invisible: the header {escape.visible(raw)!r} holds "
+                           f"column_invisible: the header '{escape.visible(raw)}' holds "
                            f"{', '.join(hidden)}, which cannot be seen; retype the header")
             name = _schema_name(table, shown)
             if not name:
