@@ -157,6 +157,9 @@ else
 REPORT_INPUTS := $(REPORT_SRC)
 endif
 
+# (#24) The renderer and the runner publish their files only when complete, so Make must not delete
+# them on an error: .DELETE_ON_ERROR removed the previous index.pdf when a render failed.
+.PRECIOUS: $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf $(EXECUTED)
 $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	@echo "== rendering $(REPORT_DIR)"
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log

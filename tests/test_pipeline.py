@@ -127,3 +127,68 @@ def test_changing_one_sections_params_reruns_that_section_and_the_report_only(bu
     ran = set(re.findall(r"notebooks/(\d\d-[a-z]+)\.ipynb", proc.stdout))
     assert ran == {"02-response", "06-scorecard"}  # the scorecard reads every section's numbers
     assert "analysis.report.render" in proc.stdout
+
+
+# ---- issue #24: a failed step never damages the last good report --------------------------------
+
+def _snapshot(*files):
+    return [(f.read_bytes(), f.stat().st_mtime_ns) for f in files]
+
+
+def test_failed_render_keeps_the_previous_report_byte_identical(build):
+    """A render that fails (here an image reference that does not resolve) leaves HTML and PDF as they were."""
+    qmd = build["out"] / "report" / "index.qmd"  # the build's copy of the manuscript
+    text, stat = qmd.read_text(encoding="utf-8"), qmd.stat()
+    outputs = [build["report"] / "index.html", build["report"] / "index.pdf"]
+    before = _snapshot(*outputs)
+    try:
+        qmd.write_text(text + "\n![x](no-such-figure-from-a-sheet-name.png)\n", encoding="utf-8")
+        proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", check=False)
+    finally:
+        qmd.write_text(text, encoding="utf-8")
+        os.utime(qmd, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert proc.returncode != 0
+    assert "render failed" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+    assert _snapshot(*outputs) == before
+    assert not list((build["out"] / "report").glob(".render-*"))
+
+
+def test_failed_notebook_is_one_line_and_keeps_the_previous_outputs(build, tmp_path):
+    """A section that fails (a bad parameter) names itself and the notebook's exception, no traceback;
+    its previous executed notebook stays; the failed one is kept for diagnosis."""
+    params = tmp_path / "params"
+    shutil.copytree(PROJ_ROOT / "params", params)  # copy2: the mtimes stay, so only the edited file is newer
+    f = params / "03-survival.yaml"
+    f.write_text(f.read_text().replace("median_ci: spss", "median_ci: bogus"))
+    executed = build["out"] / "executed" / "03-survival.ipynb"
+    before = _snapshot(executed, build["report"] / "index.html")
+    proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", f"PARAMS={params}", check=False)
+    failed = executed.with_name("03-survival.failed.ipynb")
+    try:
+        assert proc.returncode != 0
+        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("section ")]
+        assert len(lines) == 1 and lines[0].startswith("section 03-survival failed: ") and "bogus" in lines[0]
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert _snapshot(executed, build["report"] / "index.html") == before
+        assert failed.exists()
+    finally:
+        failed.unlink(missing_ok=True)
+
+
+def test_results_of_two_cohorts_are_never_rendered_together(build):
+    manifest = build["out"] / "results" / "03-survival" / "manifest.yaml"
+    text, stat = manifest.read_text(encoding="utf-8"), manifest.stat()
+    before = _snapshot(build["report"] / "index.html", build["report"] / "index.pdf")
+    try:
+        m = yaml.safe_load(text)
+        m["inputs"]["patients"] = "0" * 64  # as if section 03 still held the previous cohort's results
+        manifest.write_text(yaml.safe_dump(m), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "analysis.report.render", str(build["out"] / "report"),
+                               "--results", str(build["out"] / "results")], capture_output=True, text=True,
+                              cwd=PROJ_ROOT)
+    finally:
+        manifest.write_text(text, encoding="utf-8")
+        os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert proc.returncode == 1
+    assert "different input files" in proc.stderr and "03-survival" in proc.stderr
+    assert _snapshot(build["report"] / "index.html", build["report"] / "index.pdf") == before

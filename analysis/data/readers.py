@@ -747,6 +747,9 @@ def _date_value(v, date_format):
         how = " or ".join(fits) if fits else "no day/month order"
         return None, (f"date_ambiguous: {s!r} could be {how}; write YYYY-MM-DD, or add the line "
                       f"'date_format: DD/MM/YYYY' (or MM/DD/YYYY) to the cohort's cohort.yaml")
+    if re.fullmatch(r"\d{4}[/.]\d{1,2}[/.]\d{1,2}", s):
+        return None, (f"date: {s!r} is not a date in the form YYYY-MM-DD; write YYYY-MM-DD, or add the line "
+                      f"'date_format: YYYY/MM/DD' to the cohort's cohort.yaml")
     return None, f"date: {s!r} is not a date (expected YYYY-MM-DD)"
 
 

@@ -249,6 +249,16 @@ def test_slash_dates_message_names_cohort_yaml_and_cohort_yaml_date_format_is_re
     assert raw.tables["patients"].loc[0, "treatment_start_date"] == pd.Timestamp("2024-01-10")
 
 
+def test_year_first_slash_dates_message_names_cohort_yaml_and_the_format_is_read(tmp_path):
+    t = malformed.valid_cohort()
+    t["patients"].loc[0, "treatment_start_date"] = "2024/01/10"
+    folder = malformed.write_csv(t, tmp_path / "cohort")
+    bad = _rows(_report(folder).errors, "date")
+    assert "date_format: YYYY/MM/DD" in bad["rule"].iloc[0] and "cohort.yaml" in bad["rule"].iloc[0]
+    (folder / "cohort.yaml").write_text("date_format: YYYY/MM/DD\n", encoding="utf-8")
+    assert read_cohort(folder).tables["patients"].loc[0, "treatment_start_date"] == pd.Timestamp("2024-01-10")
+
+
 @pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u2060"])
 def test_invisible_character_in_a_header_is_named(tmp_path, invisible):
     folder = malformed.write_csv(malformed.valid_cohort(), tmp_path / "cohort")

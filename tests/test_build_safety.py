@@ -1,0 +1,67 @@
+"""The Makefile's guards (issue #24): bad arguments stop in one line before anything runs, an
+output folder that cannot be written says so, and a second build into the same output folder
+waits for the first (a lock on the folder).
+
+These run `make` but stop before (or right after) validation, so they take seconds; the
+whole-pipeline failure cases (a failed render or notebook keeps the previous report) are in
+test_pipeline.py, which builds once.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from analysis.paths import PROJ_ROOT, SYNTHETIC_DIR
+
+
+def _make(*args, **kw):
+    cmd = ["make", "-C", str(PROJ_ROOT), f"PY={sys.executable}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "CI": "true"}, **kw)
+
+
+def test_data_path_with_spaces_is_rejected_in_one_line(tmp_path):
+    data = tmp_path / "my cohort"
+    shutil.copytree(SYNTHETIC_DIR, data)
+    proc = _make(f"DATA={data}", f"OUT={tmp_path / 'out'}")
+    assert proc.returncode != 0
+    err = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(err) == 1 and "without spaces" in err[0], proc.stderr
+    assert "overriding recipe" not in proc.stderr and "No rule to make target" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_date_format_in_make_points_to_cohort_yaml(tmp_path):
+    proc = _make("DATE_FORMAT=DD/MM/YYYY", f"OUT={tmp_path / 'out'}", "validate")
+    assert proc.returncode != 0
+    assert "date_format: DD/MM/YYYY" in proc.stderr and "cohort.yaml" in proc.stderr
+
+
+def test_unwritable_output_folder_says_cannot_write_not_invalid(tmp_path):
+    # /proc refuses new folders even to root, so this holds whoever runs the tests
+    proc = _make(f"DATA={SYNTHETIC_DIR}", "OUT=/proc/anlotinib-report-out", "validate")
+    assert proc.returncode != 0
+    assert "cannot write to /proc/anlotinib-report-out" in proc.stderr
+    assert "invalid" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="flock (util-linux) not installed")
+def test_second_build_into_the_same_output_folder_waits_for_the_lock(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".build.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a first build, still running
+        proc = subprocess.Popen(["make", "-C", str(PROJ_ROOT), f"PY={sys.executable}", f"DATA={SYNTHETIC_DIR}",
+                                 f"OUT={out}", "validate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "CI": "true"})
+        first = proc.stderr.readline()
+        assert "another build is writing to" in first and "waiting" in first
+        assert not (out / "validation").exists()  # nothing ran while the lock was held
+        fcntl.flock(held, fcntl.LOCK_UN)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert (out / "validation" / "report-with-patient-ids.csv").exists()
