@@ -418,7 +418,10 @@ class _Reader:
         ws = self.workbook(path, data_only=False)[sheet]
         # Only the used data range: a formatted cell at row 1,048,576 must not make a million rows.
         max_row = max_col = 0
-        for (r, c), cell in getattr(ws, "_cells", {}).items():
+        cells = getattr(ws, "_cells", None)  # openpyxl's stored cells (those in the file), by (row, column)
+        if cells is None:  # another openpyxl layout: fall back to the sheet's dimension
+            max_row, max_col = ws.max_row, ws.max_column
+        for (r, c), cell in (cells or {}).items():
             if not _is_missing(cell.value):
                 max_row, max_col = max(max_row, r), max(max_col, c)
         for rng in ws.merged_cells.ranges:
