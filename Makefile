@@ -29,6 +29,9 @@ endif
 ifneq ($(words $(OUT)),1)
 $(error OUT="$(OUT)": the output folder must be one word without spaces)
 endif
+ifneq ($(findstring ",$(DATA)$(OUT))$(findstring ',$(DATA)$(OUT))$(findstring `,$(DATA)$(OUT))$(findstring \,$(DATA)$(OUT))$(findstring $$,$(DATA)$(OUT)),)
+$(error DATA/OUT must not contain quotes, backticks, backslashes or $$ (they would reach the shell); rename the folder)
+endif
 ifneq ($(DATE_FORMAT),)
 $(error DATE_FORMAT=$(DATE_FORMAT): put the line "date_format: $(DATE_FORMAT)" in $(DATA)/cohort.yaml instead; the validator and the notebooks read it from there, so every step reads the dates the same way)
 endif

@@ -35,6 +35,14 @@ def test_data_path_with_spaces_is_rejected_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("name", ["a`touch pwned`b", "a$$(touch pwned)b", "a'b", 'a"b'])
+def test_data_path_with_shell_characters_is_rejected_in_one_line(tmp_path, name):
+    proc = _make(f"DATA={tmp_path / name}", f"OUT={tmp_path / 'out'}", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "must not contain quotes" in proc.stderr or "without spaces" in proc.stderr, proc.stderr
+    assert not (tmp_path / "pwned").exists() and not (PROJ_ROOT / "pwned").exists()
+
+
 def test_date_format_in_make_points_to_cohort_yaml(tmp_path):
     proc = _make("DATE_FORMAT=DD/MM/YYYY", f"OUT={tmp_path / 'out'}", "validate")
     assert proc.returncode != 0

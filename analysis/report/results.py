@@ -246,4 +246,17 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except Exception as exc:  # noqa: BLE001  (#24) no traceback reaches make's user: one line, the rest in a log
+        import sys
+        import traceback
+
+        log = Path(sys.argv[2] if len(sys.argv) > 2 else ".").with_name("variables.log")
+        try:
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f"; details in {log}"
+        except OSError:
+            where = ""
+        print(f"variables step: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        raise SystemExit(1)
