@@ -118,6 +118,8 @@ def test_malformed_cohort_stops_make_and_keeps_the_previous_report(build, tmp_pa
     msg = proc.stdout + proc.stderr
     assert "patients" in msg and "sex" in msg and "mael" in msg
     assert re.search(r"\b6\b", msg), "the CSV line number (row 5 of data = line 6) is named"
+    named = re.search(r"full list: (\S+)", msg)
+    assert named and (PROJ_ROOT / named.group(1)).exists(), "the file the message points to exists"
     assert (html.read_bytes(), html.stat().st_mtime_ns) == before
 
 
