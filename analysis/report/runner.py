@@ -66,6 +66,7 @@ def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel:
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f"{output.stem}.tmp-{os.getpid()}.ipynb")
     failed = output.with_name(f"{output.stem}.failed.ipynb")
+    failed.unlink(missing_ok=True)  # a failure of an earlier run is no longer news
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name=kernel, cwd=cwd,
                             progress_bar=progress_bar, log_output=log_output)
@@ -74,8 +75,6 @@ def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel:
             os.replace(tmp, failed)
         raise
     os.replace(tmp, output)
-    if failed.exists():
-        failed.unlink()
     return output
 
 

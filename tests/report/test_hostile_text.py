@@ -167,11 +167,25 @@ def test_failed_notebook_is_one_line_keeps_the_previous_output_and_the_failed_no
     assert out.read_bytes() == b"previous"
     assert out.with_name("03-x.failed.ipynb").exists()
     assert not list(out.parent.glob("*.tmp-*"))
-    # and a run that succeeds moves its notebook into place and removes the failed one
-    _notebook(nb, "y = x + 1")
-    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
-    assert b'"x = 3' in out.read_bytes() or b"x = 3" in out.read_bytes()
-    assert not out.with_name("03-x.failed.ipynb").exists()
+
+
+def test_runner_success_moves_the_notebook_into_place_and_removes_an_old_failed_one(tmp_path, monkeypatch):
+    import papermill
+
+    out = tmp_path / "executed" / "02-x.ipynb"
+    out.parent.mkdir()
+    out.with_name("02-x.failed.ipynb").write_text("old failure")
+    written = []
+
+    def fake_execute(src, dest, **kw):
+        written.append((dest, kw["parameters"], kw["kernel_name"], kw["cwd"]))
+        Path(dest).write_text("executed")
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    runner.run("02-x", tmp_path / "nb.ipynb", out, parameters={"x": 1}, kernel="k", cwd="/w")
+    assert out.read_text() == "executed"
+    assert written[0][0] != str(out) and written[0][1:] == ({"x": 1}, "k", "/w")  # a temporary file first
+    assert not out.with_name("02-x.failed.ipynb").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["02-x.ipynb"]
 
 
 def test_runner_parameters_merge_like_papermill(tmp_path):
