@@ -13,8 +13,12 @@ gives its column, and records every cell it cannot convert as an *issue* (a
 validation error with a stable rule id) instead of raising: the validator
 (:mod:`analysis.data.validate`) then shows every problem of the cohort in one table.
 Only problems that leave nothing to read (no such path, a table file missing or
-present in two formats, a workbook without the sheet) raise
-:class:`CohortReadError`.
+present in two formats, a workbook without the sheet, two sheets matching one table
+or a hidden sheet matching it) raise :class:`CohortReadError`.
+
+Workbooks: only the used data range is read (a formatted empty cell at row 1,048,576
+costs nothing), blank rows above the header are skipped, a title row above it is an
+error, hidden rows are read and warned about, hidden sheets are never read.
 
 What the reader does with a cell:
 
@@ -29,7 +33,9 @@ What the reader does with a cell:
   ``"male"``); a label that matches neither is a ``value_label`` error;
 * **date**: ``YYYY-MM-DD`` text, Excel date cells, SPSS/Stata date variables;
   ``DD/MM/YYYY`` and ``MM/DD/YYYY`` can't be told apart, so slash dates are
-  rejected (``date_ambiguous``) unless ``date_format`` is given.
+  rejected (``date_ambiguous``) unless ``date_format`` is given (argument, or
+  ``date_format:`` in the cohort's ``cohort.yaml``); dates outside 1900-2100
+  (``9999-12-31``) are ``date_implausible``.
 
 Every table gets a column ``_row``: the row as the user sees it (CSV: line
 number, the header being line 1; Excel: sheet row; SPSS/Stata: case number).
