@@ -128,5 +128,5 @@ def test_ceiling_column_and_sentence(targets, audit):
     assert top == 296 and "at most 296 can print" in text and "233 of those 296 (79%)" in text
     assert "6 percentages contradict their counts" in text and "1 number is a definition" in text
     head = headline(card, u)
-    assert head["at_most"][0] == 296 and head["ceiling_sentence"][1].startswith("No data set reproduces all 315")
+    assert head["at_most"][0] == 296 and head["ceiling_sentence"][1].startswith("No data set reproduces all 313")
     assert ceiling_text(u.iloc[:0], 10, 5) == (10, "")
