@@ -80,7 +80,8 @@ res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_
     model.summary, model.terms, labels, model.dropped, n=cohort.n, events=int(a["os_event"].sum()),
     lr_chisq=cox.lr_chisq if cox is not None else float("nan"), lr_p=cox.lr_p if cox is not None else float("nan"),
     conf_level=conf_level, note=model.note))
-res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, int(a["os_event"].sum())))
+res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, int(a["os_event"].sum()),
+                                                                 fitted=cox is not None))
 model.summary
 
 # %%

@@ -89,7 +89,9 @@ def landmark_sentence(s: EndpointSummary) -> str:
     """The landmark rates as running text: "30.9% (95% CI 19.8–42.7%) at 12 months and … at 24 months"."""
     parts = []
     for m, r in s.rates.items():
-        rate = (f"{fmt.percent(100 * r.estimate)}% (95% CI {ci_text(100 * r.lower, 100 * r.upper, 1)}%)"
+        ci = ci_text(100 * r.lower, 100 * r.upper, 1)
+        rate = ((f"{fmt.percent(100 * r.estimate)}% (95% CI {ci}%)" if ci != "not estimable" else
+                 f"{fmt.percent(100 * r.estimate)}% (CI not estimable: no event before it)")
                 if np.isfinite(r.estimate) else "not estimable (beyond the last follow-up)")
         parts.append(f"{rate} at {_m(m)} months")
     if not parts:

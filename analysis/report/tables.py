@@ -132,7 +132,7 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None], drop_single:
         elif ref is None:
             levels = sorted(df[var].unique(), key=_level_sort_key)
             if drop_single and len(levels) < 2:
-                dropped[var] = f"one level in this cohort ({join_labels(var, levels, lab)})"
+                dropped[var] = f"one level in this cohort: {join_labels(var, levels, lab)}"
                 continue
             out[var] = df[var].map({lv: i + 1 for i, lv in enumerate(levels)}).astype(float)
             terms[var] = "per step (" + " → ".join(lab(var, lv) for lv in levels) + ")"
@@ -140,7 +140,7 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None], drop_single:
             present = sorted(df[var].unique(), key=_level_sort_key)
             others = [lv for lv in present if lv != ref]
             if drop_single and len(present) < 2:
-                dropped[var] = f"one level in this cohort ({join_labels(var, present, lab)})"
+                dropped[var] = f"one level in this cohort: {join_labels(var, present, lab)}"
                 continue
             if len(others) != 1 or ref not in present:
                 raise ValueError(f"Cox covariate {var!r} must have two levels with reference {ref!r}; "

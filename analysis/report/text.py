@@ -47,6 +47,18 @@ def _is_inf(x) -> bool:
         return False
 
 
+def lc(label: str) -> str:
+    """A label inside a sentence: first letter in lower case unless the word is an acronym.
+
+    >>> lc("Platinum-sensitive"), lc("PD-L1 inhibitors"), lc("ECOG performance status")
+    ('platinum-sensitive', 'PD-L1 inhibitors', 'ECOG performance status')
+    """
+    label = str(label)
+    if len(label) > 1 and label[:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def join(items: Iterable[str], conj: str = "and") -> str:
     """Items as running text: "a", "a and b", "a, b and c" ("" for none).
 
@@ -177,7 +189,7 @@ def safety_paragraph(summary: pd.DataFrame, labels: Mapping[str, str], n: int, g
             "(@tbl-safety).")
     terms = most_frequent(summary, labels, k)
     pct = dict(zip(summary["term"], summary["any_pct"]))
-    named = [f"{labels.get(t, t).lower()} ({fmt.percent(pct[t])}%)" for t in terms]
+    named = [f"{lc(labels.get(t, t))} ({fmt.percent(pct[t])}%)" for t in terms]
     n_terms = int(((summary["term"] != "any") & (summary["any_n"] > 0)).sum())
     if n_terms == 1:
         return f"{head} The only one recorded was {named[0]}."
@@ -224,7 +236,7 @@ def cox_paragraph(summary: pd.DataFrame | None, terms: Mapping[str, str], labels
     """
     drop_txt = ""
     if dropped:
-        drop_txt = " " + " ".join(f"{labels.get(v, v)} was left out of the model: {why}." for v, why in dropped.items())
+        drop_txt = " " + " ".join(f"{labels.get(v, v)} was left out of the model ({why})." for v, why in dropped.items())
     if summary is None or len(summary) == 0:
         why = note or "no term could be estimated"
         return f"No multivariable Cox model was fitted: {why}.{drop_txt}"
@@ -249,14 +261,14 @@ def cox_methods(terms: Mapping[str, str], labels: Mapping[str, str], dropped: Ma
     """The covariates of the Cox model for the Methods, from its terms ("the paper's" only when they are).
 
     >>> cox_methods({"ecog_group": "0–1 vs ≥2"}, {"ecog_group": "ECOG"}, {}, False)
-    'the 1 covariate set in the parameters (ECOG, 0–1 vs ≥2)'
+    'the 1 covariate set in the parameters: ECOG (0–1 vs ≥2)'
     """
-    listed = join(f"{labels.get(t, t)}, {d}" for t, d in terms.items())
+    listed = join(f"{lc(labels.get(t, t))} ({d})" for t, d in terms.items())
     k = len(terms) + len(dropped)
     whose = "the paper selected" if paper_model else "set in the parameters"
-    out = f"the {count_word(k, 'covariate')} {whose} ({listed})" if terms else f"the {count_word(k, 'covariate')} {whose}"
+    out = f"the {count_word(k, 'covariate')} {whose}: {listed}" if terms else f"the {count_word(k, 'covariate')} {whose}"
     if dropped:
-        out += "; " + join(f"{labels.get(v, v)} was dropped ({why})" for v, why in dropped.items())
+        out += " (" + join(f"{lc(labels.get(v, v))} left out: {why}" for v, why in dropped.items()) + ")"
     return out
 
 
@@ -273,19 +285,19 @@ def subgroup_paragraph(sub: pd.DataFrame, alpha: float = ALPHA, unit: str = "mon
         p = g["p"].iloc[0]
         label = str(g["variable_label"].iloc[0])
         if len(g) < 2:
-            single.append(f"{label.lower()} (all {g['label'].iloc[0]})")
+            single.append(f"{lc(label)} (all {lc(g['label'].iloc[0])})")
             continue
         if not _finite(p):
-            nonsig.append(label.lower())
+            nonsig.append(lc(label))
             continue
         if float(p) < alpha:
-            meds = join(f"{r.label}: {duration_text(r.median, unit)}" for r in g.itertuples(index=False))
-            sig.append(f"{label.lower()} ({meds}; {p_text(p)})")
+            meds = " vs ".join(f"{lc(r.label)} {duration_text(r.median, unit)}" for r in g.itertuples(index=False))
+            sig.append(f"{lc(label)} ({meds}; {p_text(p)})")
         else:
-            nonsig.append(label.lower())
+            nonsig.append(lc(label))
     out = []
     if sig:
-        out.append(f"The {endpoint} differed between subgroups (log-rank {p_text(alpha).replace('p = ', 'p < ')}) "
+        out.append(f"The {endpoint} differed between subgroups (log-rank p < {alpha:g}) "
                    f"by {join(sig)}.")
         if nonsig:
             out.append(f"It did not differ significantly by the other {count_word(len(nonsig), 'characteristic')} "
@@ -370,8 +382,8 @@ def level_breakdown(label: str, levels: Sequence[tuple[str, int, float]], n: int
     """
     present = [(lab, k, pct) for lab, k, pct in levels if k > 0]
     if len(present) == 1:
-        return f"{label.lower()}: {present[0][0].lower()} in all {count_word(n, 'patient')}"
-    return f"{label.lower()}: " + join(f"{lab.lower()} {k} ({fmt.percent(pct)}%)" for lab, k, pct in present)
+        return f"{lc(label)}: {lc(present[0][0])} in all {count_word(n, 'patient')}"
+    return f"{lc(label)}: " + join(f"{lc(lab)} {k} ({fmt.percent(pct)}%)" for lab, k, pct in present)
 
 
 # ------------------------------------------------------------------------------------------- survival
@@ -420,13 +432,15 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
     return {"text": "\n\n".join((p_dor, p_pfs + " " + p_dose, p_os)), "abstract": abstract}
 
 
-def cox_discussion(terms: Mapping[str, str], events: int) -> str:
+def cox_discussion(terms: Mapping[str, str], events: int, fitted: bool = True) -> str:
     """The Discussion's caution about the Cox model's size, from its terms and events (events per term).
 
     >>> cox_discussion({"a": "x", "b": "y"}, 44)
     'with 44 deaths and 2 terms in the Cox model (22 deaths per term)'
     """
     k = len(terms)
+    if not fitted:
+        return f"with {count_word(events, 'death')}, no Cox model could be fitted to this cohort"
     if k == 0:
         return f"with {count_word(events, 'death')} and no estimable term, no Cox model could be fitted"
     return (f"with {count_word(events, 'death')} and {count_word(k, 'term')} in the Cox model "
