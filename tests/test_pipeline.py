@@ -127,3 +127,16 @@ def test_changing_one_sections_params_reruns_that_section_and_the_report_only(bu
     ran = set(re.findall(r"notebooks/(\d\d-[a-z]+)\.ipynb", proc.stdout))
     assert ran == {"02-response", "06-scorecard"}  # the scorecard reads every section's numbers
     assert "analysis.report.render" in proc.stdout
+
+
+def test_synthetic_report_text_passes_the_matrix_checker(build):
+    """The shipped cohort's report: true text (tests/test_report_matrix.py's checker) and the reproduction mode."""
+    import html as html_mod
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report_matrix import check_report, prose
+
+    html = re.sub(r"\s+", " ", (build["report"] / "index.html").read_text(encoding="utf-8"))
+    assert check_report(prose(html), collect_numbers(build["out"] / "results"), build["out"] / "results", 68) == []
+    text = html_mod.unescape(html)
+    assert "Reproduction of the published results" in text and "Comparison with the published study" not in text
