@@ -31,6 +31,7 @@ __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_f
            "followup_text", "survival_methods", "level_breakdown", "count_word"]
 
 ALPHA = 0.05
+NAN = math.nan
 
 
 def _finite(x) -> bool:
@@ -279,6 +280,12 @@ def subgroup_paragraph(sub: pd.DataFrame, alpha: float = ALPHA, unit: str = "mon
     then how many did not, and the variables with a single level (not compared).
 
     ``sub`` is :func:`analysis.report.tables.subgroup_survival` (one row per level, p repeated).
+
+    >>> sub = pd.DataFrame({"variable": ["ecog_group"] * 2 + ["stage"], "variable_label": ["ECOG", "ECOG", "Stage"],
+    ...                     "label": ["0–1", "≥2", "Extensive"], "median": [16.2, 9.5, 13.2], "p": [0.021, 0.021, NAN]})
+    >>> subgroup_paragraph(sub)  # doctest: +NORMALIZE_WHITESPACE
+    'The median OS differed between subgroups (log-rank p < 0.05) by ECOG (0–1: 16.2 months vs ≥2: 9.5 months;
+    p = 0.021). Not compared, having one level in this cohort: stage (all extensive).'
     """
     sig, nonsig, single = [], [], []
     for var, g in sub.groupby("variable", sort=False):
@@ -291,7 +298,7 @@ def subgroup_paragraph(sub: pd.DataFrame, alpha: float = ALPHA, unit: str = "mon
             nonsig.append(lc(label))
             continue
         if float(p) < alpha:
-            meds = " vs ".join(f"{lc(r.label)} {duration_text(r.median, unit)}" for r in g.itertuples(index=False))
+            meds = " vs ".join(f"{lc(r.label)}: {duration_text(r.median, unit)}" for r in g.itertuples(index=False))
             sig.append(f"{lc(label)} ({meds}; {p_text(p)})")
         else:
             nonsig.append(lc(label))
