@@ -27,8 +27,9 @@ import pandas as pd
 from analysis.report import fmt
 
 __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_frequent", "safety_paragraph",
-           "significance", "hr_phrase", "cox_paragraph", "cox_methods", "subgroup_paragraph", "dose_paragraph",
-           "followup_text", "survival_methods", "level_breakdown", "count_word"]
+           "hr_phrase", "cox_paragraph", "cox_methods", "subgroup_paragraph", "dose_paragraph",
+           "followup_text", "survival_methods", "level_breakdown", "count_word", "lc", "cox_discussion",
+           "safety_abstract", "response_abstract", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
 NAN = math.nan
@@ -200,13 +201,6 @@ def safety_paragraph(summary: pd.DataFrame, labels: Mapping[str, str], n: int, g
 
 
 # ------------------------------------------------------------------------------------------- Cox model
-def significance(p, alpha: float = ALPHA) -> str | None:
-    """ "significant" / "not significant" at ``alpha``; None when p is missing."""
-    if not _finite(p):
-        return None
-    return "significant" if float(p) < alpha else "not significant"
-
-
 def hr_phrase(hr, lower, upper, p, conf_level: float = 0.95, digits: int = 2) -> str:
     """ "HR 0.52 (95% CI 0.31–0.87; p = 0.013)", words for what cannot be estimated.
 
