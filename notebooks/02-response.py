@@ -82,6 +82,7 @@ from analysis.report import text
 
 case = tables.deepest_response(cohort)
 res.numbers("response.case_report", case)
+res.markdown("response-rates", text.response_rates(rr))
 res.markdown("response-text", text.response_paragraph(change, case))
 res.number("response.abstract_text", None, text.response_abstract(rr, ci_method))
 print(text.response_paragraph(change, case))

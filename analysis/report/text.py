@@ -29,7 +29,7 @@ from analysis.report import fmt
 __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_frequent", "safety_paragraph",
            "hr_phrase", "cox_paragraph", "cox_methods", "subgroup_paragraph", "dose_paragraph",
            "followup_text", "survival_methods", "level_breakdown", "count_word", "lc", "cox_discussion",
-           "safety_abstract", "response_abstract", "response_paragraph", "survival_paragraphs"]
+           "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
 NAN = math.nan
@@ -488,6 +488,26 @@ def response_abstract(rr: Mapping, ci_method: str = "clopper-pearson") -> str:
             rates.append(f"the {name} was {fmt.percent(100 * p.estimate)}% ({conf} "
                          f"{fmt.ci(100 * p.lower, 100 * p.upper, 1)}%)")
     return f"{lead} {rates[0][0].upper() + rates[0][1:]} and {rates[1]}."
+
+
+def response_rates(rr: Mapping) -> str:
+    """The ORR and DCR sentence from :func:`analysis.stats.response.orr_dcr`, or why they are not estimable.
+
+    >>> import pandas as pd
+    >>> from analysis.stats import response
+    >>> from analysis.stats.control import ResponseControl
+    >>> response_rates(response.orr_dcr(pd.Series(["PR", "SD", "PD", "NE"])))
+    'The ORR was 25.0% (95% CI 0.6–80.6%) and the DCR 50.0% (95% CI 6.8–93.2%).'
+    >>> response_rates(response.orr_dcr(pd.Series(["NE"] * 3), ResponseControl(exclude_not_evaluable=True)))
+    'The ORR and DCR are not estimable: no patient was evaluable, and not-evaluable patients are excluded from the denominator.'
+    """
+    orr, dcr = rr["orr"], rr["dcr"]
+    if orr.n == 0 or not _finite(orr.estimate):
+        return ("The ORR and DCR are not estimable: no patient was evaluable, and not-evaluable patients are excluded "
+                "from the denominator.")
+    conf = f"{100 * orr.conf_level:g}% CI"
+    return (f"The ORR was {fmt.percent(100 * orr.estimate)}% ({conf} {fmt.ci(100 * orr.lower, 100 * orr.upper, 1)}%) "
+            f"and the DCR {fmt.percent(100 * dcr.estimate)}% ({conf} {fmt.ci(100 * dcr.lower, 100 * dcr.upper, 1)}%).")
 
 
 def response_paragraph(change: Mapping, case: Mapping) -> str:
