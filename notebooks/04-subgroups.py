@@ -74,6 +74,7 @@ cox = model.result
 if cox is not None:
     res.numbers("subgroups.cox", tables.cox_numbers(cox))
 res.number("subgroups.method.ties", ties, ties.capitalize())
+res.number("subgroups.method.p_adjust_text", None, text.p_adjust_text(p_adjust))
 res.number("subgroups.method.cox_text", None, text.cox_methods(model.terms, labels, model.dropped,
                                                               paper_model=cox_covariates == tables.PAPER_COX_COVARIATES))
 res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_paragraph(

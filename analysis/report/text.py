@@ -28,7 +28,7 @@ from analysis.report import fmt
 
 __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_frequent", "safety_paragraph",
            "hr_phrase", "cox_paragraph", "cox_methods", "subgroup_paragraph", "dose_paragraph",
-           "followup_text", "survival_methods", "level_breakdown", "count_word", "lc", "cox_discussion",
+           "followup_text", "survival_methods", "level_breakdown", "count_word", "lc", "cox_discussion", "p_adjust_text",
            "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
@@ -431,6 +431,19 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
     abstract = (f"Median progression-free survival was {med(pfs)}, {a_dor} and, {after}, median overall survival "
                 f"{med(os_)}.")
     return {"text": "\n\n".join((p_dor, p_pfs + " " + p_dose, p_os)), "abstract": abstract}
+
+
+def p_adjust_text(method: str) -> str:
+    """The Methods' sentence on multiplicity, from the ``p_adjust`` parameter.
+
+    >>> p_adjust_text("none")
+    'Subgroup p values are not adjusted for multiplicity, as in the paper; Benjamini–Hochberg adjustment is a parameter'
+    """
+    if method == "none":
+        return ("Subgroup p values are not adjusted for multiplicity, as in the paper; Benjamini–Hochberg adjustment "
+                "is a parameter")
+    return (f"Subgroup p values are given unadjusted in the text and tables, as in the paper, and "
+            f"{fmt.method_name(method)}-adjusted in the subgroup table's data file")
 
 
 def cox_discussion(terms: Mapping[str, str], events: int, fitted: bool = True) -> str:
