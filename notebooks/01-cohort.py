@@ -52,7 +52,7 @@ print(f"{cohort.n} patients analysed")
 # %%
 from analysis.report.results import git_commit
 
-statement = cohort_mod.data_statement(cohort_mod.read_metadata(resolve(data)), cohort.n)
+statement = cohort_mod.data_statement(cohort_mod.read_metadata(resolve(data)), cohort.n, cohort.sha256)
 res.markdown("data-statement", statement["callout"])
 res.markdown("data-methods", statement["methods"])
 res.markdown("data-discussion", statement["discussion"])
@@ -69,6 +69,8 @@ t1_data, t1 = tables.table1(cohort)
 res.table("tbl-baseline", t1, f"Baseline characteristics of the {cohort.n} patients with previously "
           "immunotherapy-treated ES-SCLC.", data=t1_data)
 res.numbers("cohort", tables.table1_numbers(t1_data, cohort.n))
+res.markdown("baseline-text", tables.baseline_paragraph(t1_data, cohort))
+res.number("cohort.doses_text", None, tables.doses_text(cohort))
 t1
 
 # %% [markdown]

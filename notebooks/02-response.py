@@ -78,9 +78,14 @@ display(fig)
 # ## The deepest response (the paper's case report)
 
 # %%
+from analysis.report import text
+
 case = tables.deepest_response(cohort)
 res.numbers("response.case_report", case)
-{k: text for k, (value, text) in case.items()}
+res.markdown("response-rates", text.response_rates(rr))
+res.markdown("response-text", text.response_paragraph(change, case))
+res.number("response.abstract_text", None, text.response_abstract(rr, ci_method))
+print(text.response_paragraph(change, case))
 
 # %%
 res.write()

@@ -58,7 +58,7 @@ print(f"{cohort.n} patients analysed")
 
 # %%
 from analysis.stats import compare, km
-from analysis.report import endpoints
+from analysis.report import endpoints, text
 from analysis.stats.control import SurvControl
 
 ctrl = SurvControl(conf_level=conf_level, median_ci=median_ci, rate_ci=rate_ci)
@@ -71,6 +71,7 @@ summ = {
 res.numbers("survival.method", {"median_ci": (median_ci, fmt.method_name(median_ci)),
                                 "median_ci_note": (None, endpoints.median_ci_note(median_ci)),
                                 "rate_ci": (rate_ci, fmt.method_name(rate_ci))})
+res.number("survival.method.text", None, text.survival_methods(median_ci, rate_ci, followup_method, conf_level))
 for key, s in zip(("dor", "pfs", "os"), summ.values()):
     res.numbers(f"survival.{key}", endpoints.endpoint_numbers(s))
 surv_data, surv_table = endpoints.summary_tables(summ)
@@ -96,13 +97,25 @@ res.numbers("survival.pfs_by_dose", tables.subgroup_numbers(by_dose, by_variable
 res.number("survival.pfs_by_dose.trend_p", trend.p, fmt.pvalue(trend.p))
 by_dose
 
+# %% [markdown]
+# ## The survival results as running text
+
 # %%
-fig = plots.km_plot({"Responders": (resp["dor_months"], resp["dor_event"])}, ylabel="Remaining in response",
-                    medians={"Responders": summ["Duration of response"].median.estimate})
-res.figure("fig-dor-km", fig, f"Duration of response among the {len(resp)} patients with a partial or complete "
-           "response (Kaplan–Meier; shaded: pointwise 95% CI; ticks: censored).",
-           "Kaplan–Meier curve of duration of response with number at risk below.")
-display(fig)
+paragraphs = text.survival_paragraphs(summ, fu, fu_other, by_dose, trend.p, conf_level)
+res.markdown("survival-text", paragraphs["text"])
+res.number("survival.abstract_text", None, paragraphs["abstract"])
+print(paragraphs["text"])
+
+# %%
+if len(resp):
+    fig = plots.km_plot({"Responders": (resp["dor_months"], resp["dor_event"])}, ylabel="Remaining in response",
+                        medians={"Responders": summ["Duration of response"].median.estimate})
+    res.figure("fig-dor-km", fig, f"Duration of response among the {len(resp)} patients with a partial or "
+               "complete response (Kaplan–Meier; shaded: pointwise 95% CI; ticks: censored).",
+               "Kaplan–Meier curve of duration of response with number at risk below.")
+    display(fig)
+else:
+    res.markdown("fig-dor-km", "")
 fig = plots.km_plot({"All patients": (a["pfs_months"], a["pfs_event"])}, ylabel="Progression-free survival",
                     medians={"All patients": summ["Progression-free survival"].median.estimate})
 res.figure("fig-pfs-km", fig, f"Progression-free survival of the {cohort.n} patients.",
@@ -111,9 +124,11 @@ display(fig)
 groups = {f"{lab} mg": (a.loc[a["anlotinib_dose_mg"] == k, "pfs_months"], a.loc[a["anlotinib_dose_mg"] == k, "pfs_event"])
           for k, lab in dose_var[0].levels if (a["anlotinib_dose_mg"] == k).any()}
 fig = plots.km_plot(groups, ylabel="Progression-free survival", ci=False,
-                    annotation=f"log-rank p = {fmt.pvalue(by_dose['p'].iloc[0])}; trend p = {fmt.pvalue(trend.p)}")
+                    annotation=(f"log-rank {text.p_text(by_dose['p'].iloc[0])}; trend {text.p_text(trend.p)}"
+                                if len(groups) > 1 else None))
 res.figure("fig-pfs-dose-km", fig, "Progression-free survival by starting dose of anlotinib.",
-           "Kaplan–Meier curves of progression-free survival for the 8, 10 and 12 mg groups.")
+           f"Kaplan–Meier curves of progression-free survival for the {text.join(groups)} group"
+           f"{'s' if len(groups) > 1 else ''}.")
 display(fig)
 fig = plots.km_plot({"All patients": (a["os_months"], a["os_event"])}, ylabel="Overall survival",
                     medians={"All patients": summ["Overall survival"].median.estimate})

@@ -66,25 +66,44 @@ sub["p_adjusted"] = tables.adjust_by_variable(sub, p_adjust)
 res.numbers("subgroups", tables.subgroup_numbers(sub))
 
 # %%
-cox, terms = tables.cox_table(a, "os_months", "os_event", cox_covariates, CoxControl(ties=ties, conf_level=conf_level))
-res.numbers("subgroups.cox", tables.cox_numbers(cox))
+from analysis.report import text
+
+labels = {v.name: v.label for v in cohort.variables()}
+model = tables.fit_cox_model(a, "os_months", "os_event", cox_covariates, CoxControl(ties=ties, conf_level=conf_level))
+cox = model.result
+if cox is not None:
+    res.numbers("subgroups.cox", tables.cox_numbers(cox))
 res.number("subgroups.method.ties", ties, ties.capitalize())
-cox.summary
+res.number("subgroups.method.p_adjust_text", None, text.p_adjust_text(p_adjust))
+res.number("subgroups.method.cox_text", None, text.cox_methods(model.terms, labels, model.dropped,
+                                                              paper_model=cox_covariates == tables.PAPER_COX_COVARIATES))
+res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_paragraph(
+    model.summary, model.terms, labels, model.dropped, n=cohort.n, events=int(a["os_event"].sum()),
+    lr_chisq=cox.lr_chisq if cox is not None else float("nan"), lr_p=cox.lr_p if cox is not None else float("nan"),
+    conf_level=conf_level, note=model.note))
+res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, int(a["os_event"].sum()),
+                                                                 fitted=cox is not None))
+model.summary
 
 # %%
-t2 = tables.table2(sub, cox.summary)
+t2 = tables.table2(sub, model.summary, dropped=model.dropped)
 res.table("tbl-subgroups", t2, "Median overall survival by baseline subgroup (log-rank test) and the "
           f"multivariable Cox model ({ties.capitalize()} ties).", data=sub,
-          note="Cox terms: " + "; ".join(f"{cohort_mod.variable_label(cohort, t)}: {d}" for t, d in terms.items())
+          note="Cox terms: " + "; ".join([f"{labels.get(t, t)}: {d}" for t, d in model.terms.items()]
+                                         + [f"{labels.get(t, t)}: not in the model ({why})"
+                                            for t, why in model.dropped.items()])
           + ". P values are not adjusted for multiplicity" + ("" if p_adjust == "none" else
           f" in the table; {p_adjust} adjusted values are in the CSV") + ".")
-ph = cox.ph_test()
+ph = tables.ph_check(cox)
 res.table("tbl-cox-ph", tables.ph_table(ph.table), "Proportional-hazards check: scaled Schoenfeld residuals "
           f"(Grambsch–Therneau, {ph.transform} time scale) for each Cox term and globally.", data=ph.table)
-fig = plots.forest(cox.summary, {t: cohort_mod.variable_label(cohort, t) for t in terms})
-res.figure("fig-cox-forest", fig, "Hazard ratios for death from the multivariable Cox model (95% CI).",
-           "Forest plot of the Cox model hazard ratios on a log scale.")
-display(fig)
+if cox is not None:
+    fig = plots.forest(cox.summary, {t: labels.get(t, t) for t in model.terms})
+    res.figure("fig-cox-forest", fig, "Hazard ratios for death from the multivariable Cox model (95% CI).",
+               "Forest plot of the Cox model hazard ratios on a log scale.")
+    display(fig)
+else:
+    res.markdown("fig-cox-forest", "")
 t2
 
 # %%

@@ -62,5 +62,15 @@ res.number("safety.grade5.any_n", grade5, str(grade5))
 res.number("safety.grade5.any_pct", 100 * grade5 / cohort.n, fmt.percent(100 * grade5 / cohort.n))
 t3
 
+# %% [markdown]
+# ## The safety results as running text (the most frequent events ranked from the table)
+
+# %%
+from analysis.report import text
+
+res.markdown("safety-text", text.safety_paragraph(ae_sum, labels, cohort.n, grade5))
+res.number("safety.abstract_text", None, text.safety_abstract(ae_sum, cohort.n))
+print(text.safety_paragraph(ae_sum, labels, cohort.n, grade5))
+
 # %%
 res.write()

@@ -55,49 +55,78 @@ from analysis.synthetic import audit, interval_fit, misses, scorecard
 from analysis.report.results import collect_numbers
 from analysis.synthetic.targets import load_targets
 
+# reproduction (the shipped synthetic cohort, recognised by its checksums) or comparison (any other cohort)
+reproduction = cohort_mod.is_shipped_synthetic(cohort.sha256)
 published = load_targets(resolve(targets))
 paper_audit = audit.audit_paper(published)
 reproduced = collect_numbers(resolve(out) / "results")
-card = scorecard.scorecard(published, reproduced, paper_audit)
-unreachable = audit.unreachable(published, paper_audit)  # what the paper itself rules out
-summary = scorecard.summarise(card, unreachable=unreachable)
-summary
-
-# %%
-head = scorecard.headline(card, unreachable)
-res.numbers("scorecard", head)
-summ_disp, card_disp = scorecard.display_tables(card, summary)
-res.table("tbl-scorecard-summary", summ_disp, "Reproduction of the published numbers, by section: "
-          "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
-          "less the numbers the paper itself puts out of reach, with every count exact).",
-          data=summary.reset_index())
-res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
+paper_n = scorecard.paper_n(published)
+res.number("scorecard.paper.n", paper_n, str(paper_n))
 incons = paper_audit[~paper_audit["consistent"]]
 res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
-feasible = audit.landmark_feasibility(published, reproduced)
-# why each interval prints or not: only where the run's intervals are the paper's (SPSS, 95 %)
-run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").read_text())["parameters"]
-       for sec in ("03-survival", "04-subgroups")}
-intervals = misses.paper_intervals(interval_fit.explain(a, published, days_per_month), run["03-survival"],
-                                   run["04-subgroups"])
-res.markdown("scorecard-text", " ".join(x for x in (head["sentence"][1], head["ceiling_sentence"][1]) if x)
-             + " Exact means equal when rounded to the decimals the "
-             "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
-             "in the appendix (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
-             "with the reason, computed from the data, in @tbl-misses. "
-             + audit.landmark_feasibility_text(feasible)
-             + (" " + interval_fit.explain_text(intervals, days_per_month)
-                if misses.is_paper_interval(run["04-subgroups"]) else ""))
-why = misses.explain_misses(card, published, a, paper_audit, intervals, days_per_month=days_per_month,
-                            rate_ci=run["03-survival"]["rate_ci"], conf_level=run["03-survival"]["conf_level"],
-                            followup_method=run["03-survival"]["followup_method"])
-res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced exactly, "
-          "and why (computed from the analysed data and the published numbers).",
-          data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
-          widths=(12, 3, 3, 3, 9))
-card_disp
+print("reproduction scorecard" if reproduction else "comparison with the published study")
+
+# %% [markdown]
+# ## Reproduction scorecard (the shipped synthetic cohort)
+
+# %%
+if reproduction:
+    card = scorecard.scorecard(published, reproduced, paper_audit)
+    unreachable = audit.unreachable(published, paper_audit)  # what the paper itself rules out
+    summary = scorecard.summarise(card, unreachable=unreachable)
+    head = scorecard.headline(card, unreachable)
+    res.numbers("scorecard", head)
+    summ_disp, card_disp = scorecard.display_tables(card, summary)
+    res.table("tbl-scorecard-summary", summ_disp, "Reproduction of the published numbers, by section: "
+              "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
+              "less the numbers the paper itself puts out of reach, with every count exact).",
+              data=summary.reset_index())
+    res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
+    feasible = audit.landmark_feasibility(published, reproduced)
+    # why each interval prints or not: only where the run's intervals are the paper's (SPSS, 95 %)
+    run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").read_text())["parameters"]
+           for sec in ("03-survival", "04-subgroups")}
+    intervals = misses.paper_intervals(interval_fit.explain(a, published, days_per_month), run["03-survival"],
+                                       run["04-subgroups"])
+    res.markdown("scorecard-text", " ".join(x for x in (head["sentence"][1], head["ceiling_sentence"][1]) if x)
+                 + " Exact means equal when rounded to the decimals the "
+                 "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
+                 "in the appendix (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
+                 "with the reason, computed from the data, in @tbl-misses. "
+                 + audit.landmark_feasibility_text(feasible)
+                 + (" " + interval_fit.explain_text(intervals, days_per_month,
+                                                    total=interval_fit.published_interval_count(published))
+                    if misses.is_paper_interval(run["04-subgroups"]) else ""))
+    why = misses.explain_misses(card, published, a, paper_audit, intervals, days_per_month=days_per_month,
+                                rate_ci=run["03-survival"]["rate_ci"], conf_level=run["03-survival"]["conf_level"],
+                                followup_method=run["03-survival"]["followup_method"])
+    res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced "
+              "exactly, and why (computed from the analysed data and the published numbers).",
+              data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
+              widths=(12, 3, 3, 3, 9))
+    display(card_disp)
+
+# %% [markdown]
+# ## Comparison with the published study (any other cohort)
+
+# %%
+if not reproduction:
+    comp = scorecard.comparison(published, reproduced)
+    headline = scorecard.comparison(published, reproduced, scorecard.HEADLINE_KEYS)
+    res.table("tbl-scorecard-summary", scorecard.comparison_display(headline), "The main estimates of the "
+              "published study and of this cohort (published values as printed in the paper).", data=headline)
+    res.table("tbl-scorecard", scorecard.comparison_display(comp), "Every published estimate with a confidence "
+              "interval, beside this cohort's (NR: not reached; –: not computed for this cohort).", data=comp)
+    text_ = scorecard.comparison_text(comp, cohort_mod.read_metadata(resolve(data))["name"], cohort.n, paper_n)
+    res.markdown("scorecard-text", text_)
+    res.number("scorecard.sentence", None, scorecard.comparison_sentence(paper_n))
+    display(comp)
+
+# %%
+res.markdown("scorecard-section", scorecard.section_markdown(reproduction))
+res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction))
 
 # %%
 res.write()

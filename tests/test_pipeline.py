@@ -194,3 +194,16 @@ def test_results_of_two_cohorts_are_never_rendered_together(build):
     assert proc.returncode == 1
     assert "different input files" in proc.stderr and "03-survival" in proc.stderr
     assert _snapshot(build["report"] / "index.html", build["report"] / "index.pdf") == before
+
+
+def test_synthetic_report_text_passes_the_matrix_checker(build):
+    """The shipped cohort's report: true text (tests/test_report_matrix.py's checker) and the reproduction mode."""
+    import html as html_mod
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report_matrix import check_report, prose
+
+    html = re.sub(r"\s+", " ", (build["report"] / "index.html").read_text(encoding="utf-8"))
+    assert check_report(prose(html), collect_numbers(build["out"] / "results"), build["out"] / "results", 68) == []
+    text = html_mod.unescape(html)
+    assert "Reproduction of the published results" in text and "Comparison with the published study" not in text

@@ -232,6 +232,25 @@ def variable_label(cohort: Cohort, name: str) -> str:
     return name
 
 
+#: SHA-256 of each table of the shipped synthetic cohort (``data/synthetic/*.csv``, as ``make calibrate``
+#: writes them). Whether a report is about the synthetic cohort is decided from these checksums, never from a
+#: ``synthetic:`` flag in ``cohort.yaml`` (which a user can copy); a test checks them against the files.
+SHIPPED_SYNTHETIC_SHA256 = {
+    "patients": "36194d29b161865b4c5e752e26d6ed0e32473c90758908a9b754924e91ea48e9",
+    "assessments": "14d7d10e0acdaeff1250eb55d7e536cb1af32d82174167ffc1a1de4902bd9047",
+    "adverse_events": "83df20f22497fda897266a2397e272e6f3d23db768ce8645826d4bc09fefa261",
+}
+
+
+def is_shipped_synthetic(sha256: dict | None) -> bool:
+    """True only when every table's checksum is the shipped synthetic cohort's (:data:`SHIPPED_SYNTHETIC_SHA256`).
+
+    >>> is_shipped_synthetic(SHIPPED_SYNTHETIC_SHA256), is_shipped_synthetic({**SHIPPED_SYNTHETIC_SHA256, "patients": "0"})
+    (True, False)
+    """
+    return bool(sha256) and all(sha256.get(t) == h for t, h in SHIPPED_SYNTHETIC_SHA256.items())
+
+
 def read_metadata(path: str | Path) -> dict:
     """The optional ``cohort.yaml`` beside the tables: ``name``, ``synthetic`` (bool), ``description``."""
     import yaml
@@ -247,8 +266,12 @@ def read_metadata(path: str | Path) -> dict:
     return meta
 
 
-def data_statement(meta: dict, n: int) -> dict[str, str]:
+def data_statement(meta: dict, n: int, sha256: dict | None = None) -> dict[str, str]:
     """Texts that tell the reader what data the report was computed from.
+
+    The synthetic wording is used only for the shipped synthetic cohort, recognised by its checksums
+    (:func:`is_shipped_synthetic` on ``sha256``, the checksums of the tables read); ``synthetic: true``
+    in ``cohort.yaml`` on any other data is ignored, and said so.
 
     Returns ``short`` (one sentence for the abstract), ``callout`` (Markdown shown at the top of
     the report), ``methods`` (how the data came about, for the Methods) and ``discussion``
@@ -259,7 +282,7 @@ def data_statement(meta: dict, n: int) -> dict[str, str]:
 
     name = escape.markdown(meta["name"])
     meta = {**meta, "description": escape.markdown(meta.get("description") or "", multiline=True)}
-    if meta.get("synthetic"):
+    if is_shipped_synthetic(sha256):
         short = (f"All results below are computed from a synthetic cohort of {n} patients, generated to match "
                  "the published results; the paper's patient data are not public and no real patient is included.")
         callout = (
@@ -300,10 +323,14 @@ def data_statement(meta: dict, n: int) -> dict[str, str]:
             "(@sec-scorecard) lists these cases.")
     else:
         short = f"Results are computed from the cohort *{name}* ({n} patients) supplied to the pipeline."
+        flag = ("\n`cohort.yaml` says `synthetic: true`, but these tables are not the shipped synthetic cohort "
+                "(their checksums differ), so the report treats them as a supplied cohort.\n"
+                if meta.get("synthetic") else "")
         callout = (
             "::: {.callout-note}\n## Data\n"
             f"This report was computed from the cohort ***{name}*** ({n} patients) with the same pipeline that "
-            "reproduces the published study; the comparison with the published numbers is in @sec-scorecard.\n"
+            "reproduces the published study; its results are set beside the published ones in @sec-scorecard.\n"
+            + flag
             + (f"\n{meta['description'].strip()}\n" if meta.get("description") else "") + ":::\n")
         methods = (f"**Cohort.** The analysed cohort *{name}* was supplied in the documented format and passed "
                    "every rule of the data contract before analysis.")

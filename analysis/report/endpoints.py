@@ -25,7 +25,7 @@ class EndpointSummary:
     events: int
     median: km.Median
     rates: dict  # landmark month -> km.Rate
-    fit: km.KMFit
+    fit: km.KMFit | None
 
     @property
     def events_pct(self) -> float:
@@ -33,9 +33,19 @@ class EndpointSummary:
 
 
 def summarise_endpoint(time, event, landmarks=(), ctrl: SurvControl = SurvControl()) -> EndpointSummary:
-    """KM fit, median with CI (``ctrl.median_ci``) and landmark rates (``ctrl.rate_ci``)."""
+    """KM fit, median with CI (``ctrl.median_ci``) and landmark rates (``ctrl.rate_ci``).
+
+    Without any patient (e.g. duration of response in a cohort without responders) the summary has
+    n = 0, no fit (``fit=None``) and NaN estimates, said in words by the text layer.
+    """
     t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=int)
+    e = np.asarray(event, dtype=float)
+    if t.size == 0:
+        nan = float("nan")
+        return EndpointSummary(n=0, events=0, median=km.Median(nan, nan, nan, ctrl.median_ci, ctrl.conf_level),
+                               rates={float(m): km.Rate(float(m), nan, nan, nan, 0, ctrl.rate_ci, ctrl.conf_level,
+                                                        beyond_followup=True) for m in landmarks}, fit=None)
+    e = e.astype(int)
     fit = km.kaplan_meier(t, e, conf_level=ctrl.conf_level, conf_type=ctrl.rate_ci)
     med = km.median(fit, ctrl)
     rates = {float(m): km.survival_at(fit, float(m), conf_type=ctrl.rate_ci, conf_level=ctrl.conf_level)
@@ -53,7 +63,8 @@ def endpoint_numbers(s: EndpointSummary, ci_decimals: int = 2) -> dict[str, tupl
         "n": (s.n, str(s.n)),
         "events": (s.events, str(s.events)),
         "events_pct": (s.events_pct, fmt.percent(s.events_pct)),
-        "median": (s.median.estimate, fmt.months(s.median.estimate)),
+        "median": (s.median.estimate, fmt.estimate_in_ci(s.median.estimate, s.median.lower, s.median.upper, 1,
+                                                         ci_decimals)),
         "lower": (s.median.lower, fmt.num(s.median.lower, ci_decimals)),
         "upper": (s.median.upper, fmt.num(s.median.upper, ci_decimals)),
         "ci": (None, ci_text(s.median.lower, s.median.upper, ci_decimals)),
@@ -78,7 +89,9 @@ def landmark_sentence(s: EndpointSummary) -> str:
     """The landmark rates as running text: "30.9% (95% CI 19.8–42.7%) at 12 months and … at 24 months"."""
     parts = []
     for m, r in s.rates.items():
-        rate = (f"{fmt.percent(100 * r.estimate)}% (95% CI {ci_text(100 * r.lower, 100 * r.upper, 1)}%)"
+        ci = ci_text(100 * r.lower, 100 * r.upper, 1)
+        rate = ((f"{fmt.percent(100 * r.estimate)}% (95% CI {ci}%)" if ci != "not estimable" else
+                 f"{fmt.percent(100 * r.estimate)}% (CI not estimable: no event before it)")
                 if np.isfinite(r.estimate) else "not estimable (beyond the last follow-up)")
         parts.append(f"{rate} at {_m(m)} months")
     if not parts:
@@ -106,7 +119,7 @@ def ci_text(lower, upper, digits: int = 2) -> str:
 def summary_row(name: str, s: EndpointSummary, ci_decimals: int = 2) -> dict:
     """One display row of the survival summary table."""
     row = {"Endpoint": name, "Patients": str(s.n), "Events, n (%)": f"{s.events} ({fmt.percent(s.events_pct)})",
-           "Median, months (95% CI)": f"{fmt.months(s.median.estimate)} "
+           "Median, months (95% CI)": f"{fmt.estimate_in_ci(s.median.estimate, s.median.lower, s.median.upper, 1, ci_decimals)} "
                                       f"({fmt.ci(s.median.lower, s.median.upper, ci_decimals)})"}
     rates = [f"{_m(m)} mo: " + (f"{fmt.percent(100 * r.estimate)}% ({fmt.ci(100 * r.lower, 100 * r.upper, 1)})"
                                 if np.isfinite(r.estimate) else "not estimable (beyond follow-up)")

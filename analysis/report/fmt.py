@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "months", "ci", "pct", "percent", "n_pct", "pvalue", "hr_ci", "method_name", "MISSING",
+__all__ = ["num", "months", "estimate_in_ci", "ci", "pct", "percent", "n_pct", "pvalue", "hr_ci", "method_name", "MISSING",
            "NOT_REACHED", "DASH"]
 
 DASH = "\u2013"          # en dash
@@ -62,6 +62,28 @@ def months(x, digits: int = 1) -> str:
     ('5.6', 'NR')
     """
     return num(x, digits)
+
+
+def estimate_in_ci(estimate, lower, upper, digits: int = 1, ci_digits: int = 2) -> str:
+    """An estimate printed so that it never reads outside its own printed interval.
+
+    The paper's precision is the default (medians to one decimal, bounds to two); when the estimate
+    at ``digits`` falls outside the bounds printed at ``ci_digits`` (e.g. 1.4 beside 0.79–1.38), it
+    is printed at the bounds' precision instead. Infinite values print as "NR", missing as "–".
+
+    >>> estimate_in_ci(5.6, 3.8712, 7.3288), estimate_in_ci(1.38, 0.79, 1.38)
+    ('5.6', '1.38')
+    >>> estimate_in_ci(float("inf"), 7.0, float("inf"))
+    'NR'
+    """
+    s = num(estimate, digits)
+    if s in (MISSING, NOT_REACHED):
+        return s
+    lo, hi = num(lower, ci_digits), num(upper, ci_digits)
+    shown = float(s)
+    below = lo not in (MISSING, NOT_REACHED) and shown < float(lo)
+    above = hi not in (MISSING, NOT_REACHED) and shown > float(hi)
+    return num(estimate, ci_digits) if (below or above) else s
 
 
 def ci(lower, upper, digits: int = 2) -> str:

@@ -113,8 +113,9 @@ def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(7.0, 3.8))
     handles = [plt.Rectangle((0, 0), 1, 1, color=RESPONSE_COLOURS[r]) for r in ("CR", "PR", "SD", "PD")
                if (d["resp"] == r).any()]
     labels = [r for r in ("CR", "PR", "SD", "PD") if (d["resp"] == r).any()]
-    ax.legend(handles, labels, title="Best response", frameon=False, fontsize=8, title_fontsize=8,
-              loc="upper right", ncol=len(labels))
+    if labels:  # no measured patient (all not evaluable): an empty chart without a legend
+        ax.legend(handles, labels, title="Best response", frameon=False, fontsize=8, title_fontsize=8,
+                  loc="upper right", ncol=len(labels))
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
 

@@ -8,6 +8,7 @@ returns a *data* frame (raw numbers, for CSV and tests) and a *display* frame
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,12 @@ NUMERIC_OF = {"anlotinib_dose_mg": ("dose_mg", "mg"), "age_group": ("age", "year
               "ecog_group": ("ecog", "ECOG point"), "prior_lines_group": ("prior_lines", "line")}
 
 
-def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
+def _level_sort_key(s):
+    return (0, int(str(s)[2:])) if str(s).startswith("mg") and str(s)[2:].isdigit() else (1, str(s))
+
+
+def cox_design(df: pd.DataFrame, covariates: dict[str, str | None], drop_single: bool = False
+               ) -> tuple[pd.DataFrame, dict[str, str]] | tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
     """Numeric design columns for the Cox model.
 
     ``covariates`` maps a variable to its reference level (a two-level variable becomes a
@@ -99,34 +105,124 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None]) -> tuple[pd.
     (8/10/12 mg → 1/2/3, HR per level), or to ``"numeric"`` for the measurement behind the
     variable (:data:`NUMERIC_OF`: the dose in mg, HR per 1 mg; the age in years ...).
     Returns the design frame and term → description (with the levels' display labels).
+
+    With ``drop_single=True`` a covariate with a single level (or a single value) in the data is
+    left out, as R's ``coxph`` gives it no coefficient, and a third mapping covariate → reason is
+    returned; otherwise such a covariate raises ``ValueError``.
     """
     from analysis.data.cohort import baseline_variables
 
     names = {v.name: dict(v.levels) for v in baseline_variables()}
     lab = lambda var, lv: names.get(var, {}).get(lv, str(lv))  # noqa: E731
     out = pd.DataFrame(index=df.index)
-    terms = {}
+    terms: dict[str, str] = {}
+    dropped: dict[str, str] = {}
     for var, ref in covariates.items():
         if ref == "numeric":
             if var not in NUMERIC_OF:
                 raise ValueError(f"Cox covariate {var!r} has no numeric measurement; "
                                  f"'numeric' is allowed for {sorted(NUMERIC_OF)}")
             col, unit = NUMERIC_OF[var]
-            out[var] = df[col].astype(float)
+            values = df[col].astype(float)
+            if drop_single and values.nunique() < 2:
+                dropped[var] = (f"every patient has the same value ({values.iloc[0]:g} {unit})" if len(values)
+                                else "no patient")
+                continue
+            out[var] = values
             terms[var] = f"per 1 {unit}"
         elif ref is None:
-            levels = sorted(df[var].unique(), key=lambda s: int(str(s).lstrip("mg")) if str(s).startswith("mg")
-                            else str(s))
+            levels = sorted(df[var].unique(), key=_level_sort_key)
+            if drop_single and len(levels) < 2:
+                dropped[var] = f"one level in this cohort: {join_labels(var, levels, lab)}"
+                continue
             out[var] = df[var].map({lv: i + 1 for i, lv in enumerate(levels)}).astype(float)
             terms[var] = "per step (" + " → ".join(lab(var, lv) for lv in levels) + ")"
         else:
-            others = [lv for lv in df[var].unique() if lv != ref]
-            if len(others) != 1:
+            present = sorted(df[var].unique(), key=_level_sort_key)
+            others = [lv for lv in present if lv != ref]
+            if drop_single and len(present) < 2:
+                dropped[var] = f"one level in this cohort: {join_labels(var, present, lab)}"
+                continue
+            if len(others) != 1 or ref not in present:
                 raise ValueError(f"Cox covariate {var!r} must have two levels with reference {ref!r}; "
                                  f"found {sorted(df[var].unique())}")
             out[var] = (df[var] == others[0]).astype(float)
             terms[var] = f"{lab(var, others[0])} vs {lab(var, ref)}"
+    if drop_single:
+        return out, terms, dropped
     return out, terms
+
+
+def join_labels(var, levels, lab) -> str:
+    return ", ".join(lab(var, lv) for lv in levels) or "none"
+
+
+@dataclass
+class CoxModel:
+    """A Cox model as the report uses it: the fit (or None), its terms' coding, what was left out and why."""
+
+    result: compare.CoxResult | None
+    terms: dict
+    dropped: dict
+    note: str = ""
+
+    @property
+    def summary(self) -> pd.DataFrame | None:
+        return None if self.result is None else self.result.summary
+
+
+def fit_cox_model(df: pd.DataFrame, time: str, event: str, covariates: dict[str, str | None],
+                  ctrl: CoxControl = CoxControl()) -> CoxModel:
+    """The multivariable Cox model for any valid cohort, never raising on degenerate data.
+
+    As R's ``coxph``: a covariate with one level (or one value) is dropped; a term collinear with the
+    terms before it is dropped; without any event, or without any term left, no model is fitted; a
+    model that does not converge is kept with a note. Each omission is said in ``dropped`` / ``note``.
+    """
+    design, terms, dropped = cox_design(df, covariates, drop_single=True)
+    # collinear terms (possible in small cohorts): keep a term only if it adds to the design's rank
+    kept: list[str] = []
+    for term in list(terms):
+        cols = design[kept + [term]].to_numpy(dtype=float)
+        cols = cols - cols.mean(axis=0)
+        if np.linalg.matrix_rank(cols) <= len(kept):
+            dropped[term] = "collinear with the other terms in this cohort"
+            del terms[term]
+            continue
+        kept.append(term)
+    events = int(np.asarray(df[event]).sum())
+    if events == 0:
+        return CoxModel(None, terms, dropped, "there is no death in this cohort")
+    if not kept:
+        return CoxModel(None, terms, dropped, "no covariate has two levels in this cohort")
+    data = design[kept].copy()
+    data[time] = df[time].to_numpy()
+    data[event] = df[event].to_numpy()
+    note = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = compare.cox(data, time, event, kept, ctrl)
+        except ValueError as exc:
+            return CoxModel(None, terms, dropped, f"the model could not be estimated ({exc})")
+    if any(issubclass(w.category, compare.ConvergenceWarning) for w in caught) or not res.converged:
+        note = ("The model did not converge (monotone likelihood, as with few events): its hazard ratios and "
+                "intervals are not interpretable.")
+    return CoxModel(res, terms, dropped, note)
+
+
+#: The paper's Table 2 model (params/04-subgroups.yaml's default): the Methods say "the covariates the paper
+#: selected" only for this model.
+PAPER_COX_COVARIATES = {"ecog_group": "ecog_2", "platinum_response": "resistant", "prior_ici_class": "pdl1",
+                        "prior_ici_failure": "intolerance", "anlotinib_dose_mg": "numeric"}
+
+
+def ph_check(cox: compare.CoxResult | None, transform: str = "km") -> compare.PHTest:
+    """The proportional-hazards test of a fitted model, or an empty test (one row saying why) without one."""
+    if cox is None:
+        return compare.PHTest(pd.DataFrame({"term": ["no Cox model fitted"], "chisq": [np.nan], "df": [np.nan],
+                                            "p": [np.nan]}), transform)
+    return cox.ph_test(transform)
 
 
 def cox_table(df: pd.DataFrame, time: str, event: str, covariates: dict[str, str | None],
@@ -139,8 +235,10 @@ def cox_table(df: pd.DataFrame, time: str, event: str, covariates: dict[str, str
     return res, terms
 
 
-def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 2) -> pd.DataFrame:
-    """Display frame of Table 2 from :func:`subgroup_survival` and the Cox summary (term-indexed)."""
+def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 2,
+           dropped: dict | None = None) -> pd.DataFrame:
+    """Display frame of Table 2 from :func:`subgroup_survival` and the Cox summary (term-indexed);
+    covariates in ``dropped`` (left out of the model) read "not in model" in the HR column."""
     disp = []
     cs = cox_summary.set_index("term") if cox_summary is not None and len(cox_summary) else None
     for var, g in sub.groupby("variable", sort=False):
@@ -150,11 +248,14 @@ def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 
             r = cs.loc[var]
             hr = fmt.hr_ci(r["hr"], r["lower"], r["upper"])
             p_cox = fmt.pvalue(r["p"])
+        elif dropped and var in dropped:
+            hr = "not in model"
         disp.append({"Baseline characteristic": f"**{first.variable_label}**", "Median OS (95% CI)": "",
                      "P (log-rank)": fmt.pvalue(first.p), "HR (95% CI)": hr, "P (Cox)": p_cox})
         for r in g.itertuples(index=False):
             disp.append({"Baseline characteristic": "  " + r.label,
-                         "Median OS (95% CI)": f"{fmt.months(r.median)} ({fmt.ci(r.lower, r.upper, decimals)})",
+                         "Median OS (95% CI)": f"{fmt.estimate_in_ci(r.median, r.lower, r.upper, 1, decimals)} "
+                                               f"({fmt.ci(r.lower, r.upper, decimals)})",
                          "P (log-rank)": "", "HR (95% CI)": "", "P (Cox)": ""})
     return pd.DataFrame(disp)
 
@@ -289,7 +390,7 @@ def subgroup_numbers(sub: pd.DataFrame, by_variable: bool = True) -> dict[str, t
         for r in g.itertuples(index=False):
             out[f"{pre}{r.level}.n"] = (r.n, str(r.n))
             out[f"{pre}{r.level}.events"] = (r.events, str(r.events))
-            out[f"{pre}{r.level}.median"] = (r.median, fmt.months(r.median))
+            out[f"{pre}{r.level}.median"] = (r.median, fmt.estimate_in_ci(r.median, r.lower, r.upper))
             out[f"{pre}{r.level}.lower"] = (r.lower, fmt.num(r.lower, 2))
             out[f"{pre}{r.level}.upper"] = (r.upper, fmt.num(r.upper, 2))
             out[f"{pre}{r.level}.ci"] = (None, ci_text(r.lower, r.upper, 2))
@@ -376,3 +477,36 @@ def deepest_response(cohort: Cohort) -> dict[str, tuple]:
         "shrinkage_pct": (shrink, fmt.percent(shrink)),
         "treatment_duration": (months, fmt.months(months)),
     }
+
+
+def doses_text(cohort: Cohort) -> str:
+    """The starting doses present in the cohort, for the Methods: "8, 10 or 12 mg", "10 mg".
+
+    Doses are named from the data (never from the paper's 8–12 mg).
+    """
+    from analysis.report.text import join
+
+    doses = sorted({int(d) for d in cohort.analysis["dose_mg"]})
+    return join([str(d) for d in doses], "or") + " mg"
+
+
+#: Variables of the baseline paragraph (after age and sex), in the paper's order.
+BASELINE_TEXT_VARIABLES = ("prior_lines_group", "platinum_response", "prior_ici_class", "prior_ici_failure")
+
+
+def baseline_paragraph(t1_data: pd.DataFrame, cohort: Cohort) -> str:
+    """The baseline paragraph from Table 1's data: age, sex and the variables of
+    :data:`BASELINE_TEXT_VARIABLES`, naming only the levels present in the cohort."""
+    from analysis.report.text import count_word, level_breakdown
+
+    n = cohort.n
+    age = t1_data.iloc[0]
+    labels = {v.name: v.label for v in cohort.variables()}
+    rows = t1_data.iloc[1:]
+    parts = [level_breakdown(labels[v], [(r.label, int(r.n), r.pct) for r in rows[rows["variable"] == v].itertuples()],
+                             n) for v in ("sex",) + BASELINE_TEXT_VARIABLES]
+    listed = "; ".join(parts)
+    return (f"The {count_word(n, 'patient')} had a median age of {fmt.num(age['median'], 0)} years (range "
+            f"{fmt.num(age['min'], 0)}–{fmt.num(age['max'], 0)}) (@tbl-baseline). By characteristic, "
+            f"{listed}. "
+            "@fig-flow shows the analysis populations.")

@@ -152,6 +152,9 @@ def logrank(time, event, group) -> LogRank:
         warnings.warn("log-rank test needs at least two non-empty groups; p is NaN", stacklevel=2)
         return LogRank(math.nan, 0, math.nan, summary, V)
     stat, df = logrank_statistic(O, E, V)
+    if df < 1:  # no events (no group has an expected event): nothing to compare
+        warnings.warn("log-rank test has no events to compare; p is NaN", stacklevel=2)
+        return LogRank(math.nan, 0, math.nan, summary, V)
     return LogRank(stat, df, float(chi2.sf(stat, df)), summary, V)
 
 
@@ -178,8 +181,11 @@ def logrank_trend(time, event, score) -> LogRankTrend:
     O, E, V, n = _logrank_core(t, e, codes, k)
     U = float(w @ (O - E))
     Vu = float(w @ V @ w)
-    stat = U * U / Vu
     summary = pd.DataFrame({"group": levels, "score": w, "n": n.astype(np.int64), "observed": O, "expected": E})
+    if not Vu > 0:  # no events (or none in a risk set with two groups): the statistic is undefined, as in R
+        warnings.warn("trend test has zero variance (no events to compare); p is NaN", stacklevel=2)
+        return LogRankTrend(math.nan, 1, math.nan, U, Vu, summary)
+    stat = U * U / Vu
     return LogRankTrend(stat, 1, float(chi2.sf(stat, 1)), U, Vu, summary)
 
 

@@ -1074,7 +1074,7 @@ def findings_text(targets: pd.DataFrame) -> str:
         listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
         out += (" A row's HR, CI bounds and Wald p all come from one log hazard ratio and one standard error (at "
                 f"least that smallest one), so of each row at most these can print together: {listed}. The "
-                "scorecard shows which of them the synthetic cohort prints.")
+                "scorecard shows which of them the analysed cohort prints.")
     return out
 
 

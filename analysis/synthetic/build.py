@@ -26,7 +26,7 @@ from analysis.synthetic import generator, interval_fit
 from analysis.synthetic.calibrate import (DEFAULT_INTERVAL_STEPS, DEFAULT_SEED, DEFAULT_STEPS, Objective,
                                           State, anneal, build_tables, pin_medians, reshape, score,
                                           state_from_tables, validate_tables)
-from analysis.synthetic.targets import load_targets
+from analysis.synthetic.targets import calibration_targets
 
 #: numpy features disabled for the calibration (set before numpy is imported; see the module docstring)
 AVX2_ONLY = ("AVX512F AVX512CD AVX512VL AVX512BW AVX512DQ AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
@@ -41,7 +41,7 @@ def _stderr_log(msg: str) -> None:
 def _chain(args) -> tuple[tuple[int, float], State]:
     seed, steps, chain, verbose, interval_steps = args
     log = _stderr_log if verbose else None
-    targets = load_targets()
+    targets = calibration_targets()
     tables = generator.generate_cohort(seed)
     obj = Objective(targets)
     state = state_from_tables(tables, obj.dpm)

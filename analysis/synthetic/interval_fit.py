@@ -766,13 +766,30 @@ def _interval_groups(analysis: pd.DataFrame):
     return out
 
 
-def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
-    """The scorecard's sentence on the median intervals (from :func:`explain`; "" if there are none)."""
+def published_interval_count(targets: pd.DataFrame) -> int:
+    """How many median intervals of overall survival and of the paper's Table 2 the paper publishes (its count,
+    whatever levels a cohort has)."""
+    keys = targets["key"].astype(str)
+    lows = keys[keys.str.endswith(".median") & keys.str.startswith(("survival.os", "subgroups."))
+                & ~keys.str.startswith("subgroups.cox.")]
+    stems = {k.rsplit(".", 1)[0] for k in lows}
+    return sum(f"{s}.lower" in set(keys) for s in stems)
+
+
+def explain_text(ex: pd.DataFrame, days_per_month: float, total: int | None = None) -> str:
+    """The scorecard's sentence on the median intervals (from :func:`explain`; "" if there are none).
+
+    ``total``: the number of published intervals (:func:`published_interval_count`); intervals of levels
+    this cohort lacks are then counted as not computed (by default the total is the intervals explained).
+    """
     ex = ex[ex["key"].str.startswith(("survival.os", "subgroups."))]  # the other endpoints: tbl-misses
     if ex.empty:
         return ""
     n = ex["status"].value_counts().to_dict()
-    total, prints = len(ex), n.get("prints", 0)
+    absent = max(0, (total or len(ex)) - len(ex))
+    if absent:
+        n["absent"] = absent
+    total, prints = len(ex) + absent, n.get("prints", 0)
     if prints == total:
         return (f"All {total} published median intervals of overall survival and of the paper's Table 2 "
                 "(subgroups) print as published.")
@@ -788,6 +805,8 @@ def explain_text(ex: pd.DataFrame, days_per_month: float) -> str:
         parts.append(f"{n['median']} have their median off the published day")
     if n.get("undefined"):
         parts.append(f"{n['undefined']} have no interval (no death after S falls to 0.45)")
+    if n.get("absent"):
+        parts.append(f"{n['absent']} are not computed (their subgroup is absent from this cohort)")
     return (f"Of the {total} published median intervals of overall survival and of the paper's Table 2 "
             f"(subgroups), {prints} print as "
             "published. A symmetric (SPSS) interval's half-width is a factor fixed by the order of the records "

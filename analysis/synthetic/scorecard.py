@@ -277,3 +277,129 @@ def headline(card: pd.DataFrame, unreachable: pd.DataFrame | None = None) -> dic
         out.update({"at_most": (top, str(top)), "exact_of_at_most_pct": (share, f"{share:.0f}"),
                     "ceiling_sentence": (None, text)})
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison mode: any cohort other than the shipped synthetic one
+# ---------------------------------------------------------------------------------------------
+#: Estimates of the main-text comparison table (each with its interval where the paper prints one).
+HEADLINE_KEYS = ("cohort.n", "response.orr.pct", "response.dcr.pct", "survival.dor.median", "survival.pfs.median",
+                 "survival.os.median", "survival.followup.median", "safety.any.any_pct",
+                 "safety.any.grade3plus_pct")
+
+
+_ESTIMATES = (".median", ".pct", ".hr", ".estimate")  # the number an interval <stem>.lower/.upper belongs to
+
+
+def _cell(value, decimals: int, lower=None, upper=None, ci_decimals: int | None = None) -> str:
+    from analysis.report import fmt
+
+    def one(v, d):
+        if _missing(v):
+            return fmt.MISSING
+        if isinstance(v, str):
+            return v
+        return fmt.NOT_REACHED if math.isinf(float(v)) else format_published(float(v), d)
+
+    out = one(value, decimals)
+    if lower is not None or upper is not None:
+        d = decimals if ci_decimals is None else ci_decimals
+        if not (_missing(lower) and _missing(upper)):
+            out += f" ({one(lower, d)}–{one(upper, d)})"
+    return out
+
+
+def comparison(targets: pd.DataFrame, reproduced: Mapping[str, float], keys: Iterable[str] | None = None
+               ) -> pd.DataFrame:
+    """The cohort's estimates beside the paper's, with intervals, without any verdict.
+
+    One row per published estimate: by default every estimate the paper prints with an interval
+    (``<x>.lower``/``<x>.upper`` beside ``<x>``, e.g. medians, ORR, hazard ratios) and the
+    :data:`HEADLINE_KEYS`; with ``keys``, those. Columns: key, where, published (printed as in the
+    paper, with its interval), cohort (this cohort's value at the same decimals, with its interval;
+    NR = not reached, – = not computed for this cohort), within (whether the paper's interval
+    contains the cohort's estimate; NaN without both).
+    """
+    first = targets.drop_duplicates("key").set_index("key")
+    first = first[first["kind"].isin(["value"])] if "kind" in first else first
+    stems = {k.rsplit(".", 1)[0] for k in first.index if k.endswith(".lower")}
+    if keys is None:
+        keys = [k for k in first.index if k in HEADLINE_KEYS or (k.endswith(_ESTIMATES) and k.rsplit(".", 1)[0] in stems)]
+    rows = []
+    for k in keys:
+        if k not in first.index:
+            continue
+        t = first.loc[k]
+        stem = k.rsplit(".", 1)[0]
+        lo_k, hi_k = f"{stem}.lower", f"{stem}.upper"
+        has_ci = stem in stems and k.endswith(_ESTIMATES)
+        d = int(t["decimals"])
+        ci_d = int(first.loc[lo_k, "decimals"]) if has_ci else d
+        pub = _cell(t["value"], d, first.loc[lo_k, "value"] if has_ci else None,
+                    first.loc[hi_k, "value"] if has_ci else None, ci_d)
+        rep = reproduced.get(k)
+        coh = _cell(rep, d, reproduced.get(lo_k) if has_ci else None, reproduced.get(hi_k) if has_ci else None, ci_d)
+        within = math.nan
+        if has_ci and not _missing(rep) and not isinstance(rep, str):
+            within = float(float(first.loc[lo_k, "value"]) <= float(rep) <= float(first.loc[hi_k, "value"]))
+        rows.append(dict(key=k, where=t["where"], published=pub, cohort=coh, within=within))
+    return pd.DataFrame(rows, columns=["key", "where", "published", "cohort", "within"])
+
+
+def comparison_display(comp: pd.DataFrame) -> pd.DataFrame:
+    """Display frame of :func:`comparison`."""
+    return pd.DataFrame({"Number": comp["key"], "Where in the paper": comp["where"].astype(str).str.slice(0, 60),
+                         "Published (95% CI)": comp["published"], "This cohort (95% CI)": comp["cohort"]})
+
+
+def comparison_text(comp: pd.DataFrame, name: str, n: int, paper_n: int) -> str:
+    """The comparison section's paragraph: what is compared and how often the paper's interval holds the cohort's
+    estimate; no reproduction verdicts (exact, off)."""
+    with_ci = comp["within"].notna()
+    inside = int(comp.loc[with_ci, "within"].sum())
+    return (f"The analysed cohort (`{name}`, {n} patients) is not the cohort of the published study "
+            f"({paper_n} patients), so its results are set beside the paper's rather than scored against them: "
+            "@tbl-scorecard-summary gives the main estimates of both, and @tbl-scorecard every published estimate "
+            "that has a confidence interval, with this cohort's. "
+            f"For {inside} of the {int(with_ci.sum())} estimates with a published interval, the paper's interval "
+            "contains this cohort's estimate. Differences reflect different patients, follow-up and possibly "
+            "methods (see the Methods), not errors of reproduction; the consistency audit of the paper's own "
+            "numbers is in the appendix.")
+
+
+def paper_n(targets: pd.DataFrame) -> int:
+    """The published study's number of patients (the target ``cohort.n``), for statements about the paper."""
+    return int(float(targets.loc[targets["key"] == "cohort.n", "value"].iloc[0]))
+
+
+def comparison_sentence(paper_n: int) -> str:
+    """The abstract's sentence on the published study in comparison mode."""
+    return (f"The cohort analysed here is not the published study's ({paper_n} patients); its results are set "
+            "beside the published ones, estimate by estimate, without scoring them as a reproduction.")
+
+
+def section_markdown(reproduction: bool) -> str:
+    """The scorecard section's heading and includes: the reproduction scorecard (shipped synthetic cohort) or
+    the comparison with the published study (any other cohort)."""
+    title = "Reproduction of the published results" if reproduction else "Comparison with the published study"
+    return (f"### {title} {{#sec-scorecard}}\n\n{{{{< include scorecard-text.md >}}}}\n\n"
+            "{{< include tbl-scorecard-summary.md >}}\n")
+
+
+_MISSES_INTRO = (
+    "Each reason is computed from the analysed data and the published numbers: for a median interval, the days "
+    "between the two deaths that set its half-width; for a landmark rate, the patients at risk and the Greenwood "
+    "variance against the variance the published interval implies (and, when that variance is larger than any "
+    "curve with as many patients followed beyond the landmark can have, the most patients it allows there); for a "
+    "p value, the log-rank chi-square against the one the published p needs; for a number the paper contradicts, "
+    "the audit's finding.")
+
+
+def appendix_markdown(reproduction: bool) -> str:
+    """The appendix subsections after the audit: the misses and the number-by-number scorecard (reproduction),
+    or the number-by-number comparison."""
+    if reproduction:
+        return ("### Numbers not reproduced exactly, and why\n\n" + _MISSES_INTRO
+                + "\n\n{{< include tbl-misses.md >}}\n\n### Reproduction scorecard, number by number\n\n"
+                "{{< include tbl-scorecard.md >}}\n")
+    return "### The published estimates beside this cohort's\n\n{{< include tbl-scorecard.md >}}\n"

@@ -198,3 +198,34 @@ def test_study_cutoff_is_the_iso_date_the_scorecard_compares():
     assert (value, text) == ("2025-01-20", "20 January 2025")
     assert classify("2025-01-20", value, 0, "date", "date")[0] == "exact"
     assert "2025-01-20" not in _case_cohort().identifiers()  # the study cutoff may be printed
+
+
+def test_shipped_synthetic_checksums_match_the_committed_files():
+    """SHIPPED_SYNTHETIC_SHA256 is the one record of what the shipped cohort is (update it after make calibrate)."""
+    import hashlib
+
+    from analysis.data.cohort import SHIPPED_SYNTHETIC_SHA256
+    from analysis.paths import SYNTHETIC_DIR
+
+    for table, sha in SHIPPED_SYNTHETIC_SHA256.items():
+        assert hashlib.sha256((SYNTHETIC_DIR / f"{table}.csv").read_bytes()).hexdigest() == sha, table
+
+
+def test_synthetic_true_on_a_copy_with_one_changed_row_is_not_called_synthetic(tmp_path):
+    """cohort.yaml's `synthetic: true` is a flag a user can copy: the data statement follows the checksums."""
+    import sys
+
+    from analysis.data.cohort import data_statement, is_shipped_synthetic, load_cohort, read_metadata
+    from analysis.paths import PROJ_ROOT, SYNTHETIC_DIR
+
+    sys.path.insert(0, str(PROJ_ROOT / "tests"))
+    import unusual_cohorts as uc
+
+    folder = uc.write(uc.changed_row_copy(uc.shipped()), tmp_path / "copy", {"name": "ours", "synthetic": True})
+    c = load_cohort(folder)
+    assert not is_shipped_synthetic(c.sha256)
+    st = data_statement(read_metadata(folder), c.n, c.sha256)
+    assert "no real patient" not in st["short"] + st["callout"] and "Synthetic data" not in st["callout"]
+    assert "not the shipped synthetic cohort" in st["callout"]
+    shipped = load_cohort(SYNTHETIC_DIR)
+    assert "no real patient" in data_statement(read_metadata(SYNTHETIC_DIR), shipped.n, shipped.sha256)["short"]

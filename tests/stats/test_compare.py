@@ -186,3 +186,17 @@ def test_adjust_pvalues_against_R_p_adjust_BH():
     np.testing.assert_array_equal(adjust_pvalues([0.5, 0.1], "none"), [0.5, 0.1])
     with pytest.raises(ValueError):
         adjust_pvalues([0.1], "holm")
+
+
+def test_logrank_trend_everyone_censored_gives_nan_not_zero_division():
+    """R: survdiff(Surv(t, rep(0, 6)) ~ dose) has no events (chisq 0, var 0); the trend test is undefined,
+    p = NaN with a warning (was ZeroDivisionError in 03-survival)."""
+    with pytest.warns(UserWarning, match="zero variance"):
+        tr = logrank_trend([1, 2, 3, 4, 5, 6], [0] * 6, [8, 8, 10, 10, 12, 12])
+    assert math.isnan(tr.p) and math.isnan(tr.chisq) and tr.V == 0
+
+
+def test_logrank_everyone_censored_gives_nan_p():
+    with pytest.warns(UserWarning, match="no events"):
+        lr = logrank([1, 2, 3, 4], [0, 0, 0, 0], ["a", "b", "a", "b"])
+    assert math.isnan(lr.p) and lr.df == 0

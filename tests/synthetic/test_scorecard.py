@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -128,5 +129,27 @@ def test_ceiling_column_and_sentence(targets, audit):
     assert top == 296 and "at most 296 can print" in text and "233 of those 296 (79%)" in text
     assert "6 percentages contradict their counts" in text and "1 number is a definition" in text
     head = headline(card, u)
-    assert head["at_most"][0] == 296 and head["ceiling_sentence"][1].startswith("No data set reproduces all 315")
+    assert head["at_most"][0] == 296 and head["ceiling_sentence"][1].startswith("No data set reproduces all 313")
     assert ceiling_text(u.iloc[:0], 10, 5) == (10, "")
+
+
+def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_without_verdicts():
+    """Any cohort but the shipped one: 'Comparison with the published study', no exact/off counts."""
+    from analysis.synthetic.scorecard import (HEADLINE_KEYS, appendix_markdown, comparison, comparison_display,
+                                              comparison_text, section_markdown)
+
+    targets = load_targets()
+    rep = {"cohort.n": 48.0, "survival.os.median": 10.0, "survival.os.lower": 6.0, "survival.os.upper": float("inf"),
+           "response.orr.pct": 25.0, "response.orr.lower": 13.6, "response.orr.upper": 39.6}
+    comp = comparison(targets, rep)
+    row = comp.set_index("key").loc["survival.os.median"]
+    assert row["published"] == "13.2 (7.09–19.31)" and row["cohort"] == "10.0 (6.00–NR)" and row["within"] == 1.0
+    assert comp.set_index("key").loc["survival.pfs.median", "cohort"] == "–"  # not computed for this cohort
+    head = comparison(targets, rep, HEADLINE_KEYS)
+    assert head["key"].tolist()[:2] == ["cohort.n", "response.orr.pct"]
+    words = " ".join(comparison_display(comp).astype(str).to_numpy().ravel()) + comparison_text(comp, "x", 48, 68)
+    assert not re.search(r"\bexact|\boff\b|reproduced", words)
+    assert "(`x`, 48 patients) is not the cohort of the published study (68 patients)" in words
+    assert section_markdown(False).startswith("### Comparison with the published study {#sec-scorecard}")
+    assert section_markdown(True).startswith("### Reproduction of the published results {#sec-scorecard}")
+    assert "tbl-misses" not in appendix_markdown(False) and "tbl-misses" in appendix_markdown(True)

@@ -136,3 +136,18 @@ def test_percent_outside_0_100_is_rejected():
                 "where": "nowhere", "text": "132.4"})
     with pytest.raises(TargetsError, match=r"response\.extra\.pct.*outside 0-100"):
         validate(raw)
+
+
+def test_no_p_below_0_20_target_for_prior_ici_class_or_dose():
+    """"(P < 0.20 in univariate analysis)" qualifies platinum response only (Table 2: 0.736 and 0.497 for the
+    other two); the calibration keeps the two removed entries so that make calibrate writes the committed cohort."""
+    from analysis.synthetic.targets import CALIBRATED_WITH_REMOVED, calibration_targets
+
+    t = load_targets()
+    bounds = t[t["kind"] == "bound"].set_index("key")["value"]
+    assert bounds.get("subgroups.platinum_response.p") == "<0.20"
+    assert "subgroups.prior_ici_class.p" not in bounds and "subgroups.anlotinib_dose_mg.p" not in bounds
+    c = calibration_targets()
+    assert len(c) == len(t) + len(CALIBRATED_WITH_REMOVED) == 315
+    at = c.index[c["key"] == "subgroups.platinum_response.p"].max()
+    assert c.loc[at + 1, "key"] == "subgroups.prior_ici_class.p" and c.loc[at + 2, "key"] == "subgroups.anlotinib_dose_mg.p"
