@@ -208,10 +208,11 @@ test: $(ENV)
 
 .PHONY: bench
 ## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH)
-##        and the calibration of the synthetic cohort (see benchmarks/README.md)
+##        the calibration of the synthetic cohort and the sensitivity multiverse (see benchmarks/README.md)
 bench: | $(ENV)
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_calibrate.py
+	$(PY) benchmarks/bench_multiverse.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)
