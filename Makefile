@@ -20,6 +20,9 @@ OUT ?= build/$(notdir $(basename $(patsubst %/,%,$(DATA))))
 endif
 ## PARAMS: folder of parameter files (common.yaml + one per section); copy it for a sensitivity analysis
 PARAMS ?= params
+## SCENARIOS: the named sensitivity scenarios, overlays on PARAMS (default: PARAMS/sensitivity.yaml, else
+##            params/sensitivity.yaml); the report's sensitivity section and `make sensitivity` use them
+SCENARIOS ?= $(firstword $(wildcard $(PARAMS)/sensitivity.yaml) params/sensitivity.yaml)
 
 SECTIONS := 01-cohort 02-response 03-survival 04-subgroups 05-safety 06-scorecard 07-sensitivity
 ifeq ($(OUT),.)
@@ -111,8 +114,16 @@ $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EX
 # its base results against the numbers 01-05 wrote (after the scorecard, which reads results/*/numbers.yaml)
 SENS_SRC := $(wildcard analysis/sensitivity/*.py)
 $(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
-  $(wildcard $(PARAMS)/*.yaml) params/sensitivity.yaml $(SENS_SRC) | $(EXEC_DIR)/06-scorecard.ipynb
-$(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)"
+  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC) | $(EXEC_DIR)/06-scorecard.ipynb
+$(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
+
+# a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
+SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
+$(EXECUTED): | $(SCENARIOS_OK)
+$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) | $(ENV)
+	@mkdir -p $(@D)
+	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
+	@touch $@
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
@@ -139,8 +150,6 @@ $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR
 sections: $(EXECUTED)
 
 # ---- sensitivity analyses and re-execution check -------------------------------------------------
-## SCENARIOS: the named sensitivity scenarios (overlays on PARAMS) built by `make sensitivity`
-SCENARIOS ?= $(PARAMS)/sensitivity.yaml
 SENS_ROOT := $(if $(filter .,$(OUT)),build,$(OUT))/sensitivity
 comma := ,
 empty :=
@@ -149,7 +158,7 @@ space := $(empty) $(empty)
 .PHONY: sensitivity
 ## sensitivity: a complete report per named scenario in build/sensitivity/<scenario>/ (make -j: side by
 ##              side), then build/sensitivity/comparison.html and .csv: every number against the base
-sensitivity: $(REPORT_DIR)/_output/index.html | $(ENV)
+sensitivity: $(SCENARIOS_OK) $(REPORT_DIR)/_output/index.html | $(ENV)
 	$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT)
 	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS))"; \
 	  $(MAKE) --no-print-directory sensitivity-reports SCENARIO_NAMES="$$names" && \

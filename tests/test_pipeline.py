@@ -147,3 +147,14 @@ def test_the_sensitivity_sections_base_is_what_the_sections_computed(build):
     assert nums["sensitivity.multiverse.n_specifications"] >= 64
     html = (build["report"] / "index.html").read_text(encoding="utf-8")
     assert "Sensitivity analyses" in html and "fig-multiverse" in html
+
+
+def test_a_bad_scenario_stops_make_before_any_notebook_runs(build, tmp_path):
+    bad = tmp_path / "sensitivity.yaml"
+    bad.write_text("scenarios:\n  - name: x\n    rationale: r\n    set: {04-subgroups: {tie: efron}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = _make(f"DATA={build['data']}", f"OUT={out}", f"SCENARIOS={bad}", check=False)
+    assert proc.returncode != 0
+    assert f"{bad}: scenario 'x': unknown parameter '04-subgroups.tie'" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not list((out / "executed").glob("*.ipynb")) if (out / "executed").exists() else True

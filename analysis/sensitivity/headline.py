@@ -19,6 +19,8 @@ import dataclasses
 import re
 import warnings
 
+import numpy as np
+
 from analysis.data import cohort as cohort_mod
 from analysis.data.landmark import exclude_early_deaths
 from analysis.report import endpoints, fmt, tables
@@ -119,10 +121,15 @@ def _subgroup_table(cohort, a, p: dict):
 def _cox(a, sub, p: dict) -> dict:
     covariates, _ = select_covariates(sub, p["cox_covariates"], p.get("cox_selection", "paper"),
                                       p.get("cox_select_p", 0.05), numeric=tables.NUMERIC_OF)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cox, _ = tables.cox_table(a, "os_months", "os_event", covariates,
-                                  CoxControl(ties=p["ties"], conf_level=p["conf_level"]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cox, _ = tables.cox_table(a, "os_months", "os_event", covariates,
+                                      CoxControl(ties=p["ties"], conf_level=p["conf_level"]))
+    except (ValueError, np.linalg.LinAlgError):
+        # a model these data cannot fit (e.g. a covariate with one level left after a landmark):
+        # no Cox numbers, so its conclusions count as not assessable rather than stopping the section
+        return {}
     return _keep("subgroups.cox", tables.cox_numbers(cox))
 
 

@@ -70,3 +70,15 @@ def test_every_default_scenario_runs_and_the_table_marks_changes(setup):
     ne = table.loc["ne-excluded"]
     assert ne.iloc[0].startswith("**") and not ne.iloc[1].startswith("**")
     assert table.loc["efron-ties"].iloc[-1] == str(int((comps["efron-ties"].status != "same").sum()))
+
+
+def test_a_cox_model_the_data_cannot_fit_leaves_its_numbers_out(setup):
+    """Valid but unusual data (every patient ECOG 0-1): no Cox numbers, the rest as usual, no crash."""
+    import dataclasses
+
+    base, cohort, base_nums = setup
+    a = cohort.analysis.assign(ecog_group="ecog_0_1", ecog=1)
+    odd = dataclasses.replace(cohort, analysis=a)
+    nums = headline.headline(odd, base)
+    assert not any(k.startswith("subgroups.cox.") for k in nums)
+    assert nums["response.orr.pct"] == base_nums["response.orr.pct"]
