@@ -32,7 +32,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
+
+from analysis.data.cohort import DeriveOptions, baseline_variables
+from analysis.data.landmark import exclude_early_deaths
+from analysis.report.tables import NUMERIC_OF
+from analysis.stats.control import CoxControl, ResponseControl, SurvControl
+from analysis.stats.selection import COX_SELECTIONS
 
 __all__ = ["ScenarioError", "Scenario", "SCENARIOS_FILE", "load_base", "load_scenarios", "overlay",
            "check_changes", "check_params", "section_params", "write_params"]
@@ -140,8 +147,6 @@ def _check_landmarks(name, v):
 
 
 def _check_cox(covariates, numeric):
-    from analysis.data.cohort import baseline_variables
-
     known = {v.name: [k for k, _ in v.levels] for v in baseline_variables()}
     if not isinstance(covariates, dict):
         raise ValueError(f"cox_covariates must map variables to a coding, got {covariates!r}")
@@ -150,7 +155,7 @@ def _check_cox(covariates, numeric):
             raise ValueError(f"cox_covariates: unknown variable {var!r} (one of {sorted(set(known) - {'stage'})})")
         if coding == "numeric" and var not in numeric:
             raise ValueError(f"cox_covariates.{var}: 'numeric' only for {sorted(numeric)}")
-        if coding not in (None, "numeric") and coding not in known[var] and var != "ici_agent":
+        if coding not in (None, "numeric") and coding not in known[var]:
             raise ValueError(f"cox_covariates.{var}: reference {coding!r} is not a level ({known[var]}), "
                              "'numeric' or null")
 
@@ -161,12 +166,6 @@ def check_params(params: dict) -> None:
     Each option is checked by the object that uses it (``DeriveOptions``, ``SurvControl``,
     ``CoxControl``, ``ResponseControl``) or against its list of choices.
     """
-    from analysis.data.cohort import DeriveOptions
-    from analysis.data.landmark import exclude_early_deaths
-    from analysis.report.tables import NUMERIC_OF
-    from analysis.stats.control import CoxControl, ResponseControl, SurvControl
-    from analysis.stats.selection import COX_SELECTIONS
-
     p = params
     derive = {k: p[k] for k in ("age_cut", "pfs_censor", "sd_min_days", "days_per_month") if k in p}
     if not isinstance(derive.get("age_cut", 0), (int, float)) or isinstance(derive.get("age_cut"), bool):
@@ -190,8 +189,6 @@ def check_params(params: dict) -> None:
                                 or not 0 < p["cox_select_p"] <= 1):
         raise ValueError(f"cox_select_p must be in (0, 1], got {p['cox_select_p']!r}")
     if "exclude_deaths_within" in p:
-        import pandas as pd
-
         exclude_early_deaths(pd.DataFrame({"os_months": [], "os_event": []}), p["exclude_deaths_within"])
     for key in ("landmarks_dor", "landmarks_pfs", "landmarks_os"):
         if key in p:
@@ -293,7 +290,7 @@ def write_params(params_dir: str | Path, scenario: Scenario, out_dir: str | Path
         if f.name == SCENARIOS_FILE:
             continue
         if f.stem in scenario.changes:
-            text = (f"# generated: {f.relative_to(src.parent) if src.parent in f.parents else f.name} with "
+            text = (f"# generated: {src.name}/{f.name} with "
                     f"scenario '{scenario.name}' ({', '.join(scenario.keys())}); do not edit\n"
                     + _dump(new[f.stem]))
             content = text.encode("utf-8")
