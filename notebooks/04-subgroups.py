@@ -77,6 +77,9 @@ from analysis.stats.selection import select_covariates
 cox_terms, cox_notes = select_covariates(sub, cox_covariates, cox_selection, cox_select_p, numeric=tables.NUMERIC_OF)
 cox, terms = tables.cox_table(a, "os_months", "os_event", cox_terms, CoxControl(ties=ties, conf_level=conf_level))
 res.numbers("subgroups.cox", tables.cox_numbers(cox))
+# a covariate of the paper's model that cox_selection leaves out: said in words where the text names it
+res.numbers("subgroups.cox", {f"{t}.{k}": (None, "not in the model" if k == "hr" else fmt.MISSING)
+                              for t in cox_covariates if t not in cox_terms for k in ("hr", "ci", "p")})
 res.number("subgroups.method.ties", ties, ties.capitalize())
 cox.summary
 
