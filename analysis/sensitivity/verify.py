@@ -42,7 +42,7 @@ def differences(expected: dict, fresh: dict) -> pd.DataFrame:
     rows = [{"key": k, "expected": expected.get(k), "fresh": fresh.get(k)}
             for k in sorted(set(expected) | set(fresh))
             if k not in expected or k not in fresh or not same_value(expected[k], fresh[k])]
-    return pd.DataFrame(rows, columns=["key", "expected", "fresh"])
+    return pd.DataFrame(rows, columns=["key", "expected", "fresh"], dtype=object)
 
 
 def report(expected: dict, fresh: dict) -> tuple[bool, str]:
@@ -50,7 +50,7 @@ def report(expected: dict, fresh: dict) -> tuple[bool, str]:
     diff = differences(expected, fresh)
     if diff.empty:
         return True, f"all {len(expected)} numbers identical"
-    table = diff.astype(object).where(diff.notna(), "(absent)").to_string(index=False)
+    table = diff.where(diff.notna(), "(absent)").to_string(index=False)
     return False, (f"{len(diff)} of {len(set(expected) | set(fresh))} numbers differ from the record:\n{table}\n"
                    "If the change is intended, regenerate the record: make verify-record")
 
