@@ -20,6 +20,9 @@ OUT ?= build/$(notdir $(basename $(patsubst %/,%,$(DATA))))
 endif
 ## PARAMS: folder of parameter files (common.yaml + one per section); copy it for a sensitivity analysis
 PARAMS ?= params
+## SCENARIOS: the named sensitivity scenarios, overlays on PARAMS (default: PARAMS/sensitivity.yaml, else
+##            params/sensitivity.yaml); the report's sensitivity section and `make sensitivity` use them
+SCENARIOS ?= $(firstword $(wildcard $(PARAMS)/sensitivity.yaml) params/sensitivity.yaml)
 
 # ---- #24 build safety: input checks and a lock on the output folder --------------------------
 # Paths with spaces break Make's file lists: stop with one line rather than with odd Make errors.
@@ -54,7 +57,7 @@ endif
 endif
 # ---- end of #24 build safety -----------------------------------------------------------------
 
-SECTIONS := 01-cohort 02-response 03-survival 04-subgroups 05-safety 06-scorecard
+SECTIONS := 01-cohort 02-response 03-survival 04-subgroups 05-safety 06-scorecard 07-sensitivity
 ifeq ($(OUT),.)
 REPORT_DIR := report
 else
@@ -142,9 +145,24 @@ $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(
 	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
 	  -f $(PARAMS)/common.yaml -f $(PARAMS)/$*.yaml -p data "$(DATA)" -p out "$(OUT)"
 
-# the scorecard reads every other section's numbers
-$(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb,$(EXECUTED)) data/published_targets.yaml \
-  $(SYNTHETIC_SRC)
+# the scorecard reads every other section's numbers (01-05; not the sensitivity section's)
+$(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
+  data/published_targets.yaml $(SYNTHETIC_SRC)
+
+# the sensitivity section reads every params file (the base of its scenarios) and the scenarios, and checks
+# its base results against the numbers 01-05 wrote (after the scorecard, which reads results/*/numbers.yaml)
+SENS_SRC := $(wildcard analysis/sensitivity/*.py)
+$(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
+  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC) | $(EXEC_DIR)/06-scorecard.ipynb
+$(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
+
+# a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
+SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
+$(EXECUTED): | $(SCENARIOS_OK)
+$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) | $(ENV)
+	@mkdir -p $(@D)
+	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
+	@touch $@
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
@@ -167,6 +185,55 @@ $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR
 	@echo "== rendering $(REPORT_DIR)"
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
 	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
+	@echo "== to check that a fresh build reproduces the recorded numbers (expected/numbers.yaml): make verify"
+
+.PHONY: sections
+## sections: run every notebook (results/ and executed/) without rendering the report
+sections: $(EXECUTED)
+
+# ---- sensitivity analyses and re-execution check -------------------------------------------------
+SENS_ROOT := $(if $(filter .,$(OUT)),build,$(OUT))/sensitivity
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+.PHONY: sensitivity
+## sensitivity: a complete report per named scenario in build/sensitivity/<scenario>/ (make -j: side by
+##              side), then build/sensitivity/comparison.html and .csv: every number against the base
+sensitivity: $(SCENARIOS_OK) $(REPORT_DIR)/_output/index.html | $(ENV)
+	$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT)
+	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS))"; \
+	  $(MAKE) --no-print-directory sensitivity-reports SCENARIO_NAMES="$$names" && \
+	  $(MAKE) --no-print-directory $(SENS_ROOT)/comparison.html SCENARIO_NAMES="$$names"
+
+SCENARIO_TARGETS := $(SCENARIO_NAMES:%=sensitivity-scenario-%)
+.PHONY: sensitivity-reports $(SCENARIO_TARGETS)
+sensitivity-reports: $(SCENARIO_TARGETS)
+$(SCENARIO_TARGETS): sensitivity-scenario-%:
+	+@$(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params report
+
+$(SENS_ROOT)/comparison.html $(SENS_ROOT)/comparison.csv &: $(EXECUTED) $(SENS_SRC) \
+  $(foreach s,$(SCENARIO_NAMES),$(SENS_ROOT)/$(s)/report/_output/index.html $(SENS_ROOT)/$(s)/params/common.yaml)
+	$(PY) -m analysis.sensitivity.compare $(OUT) $(SCENARIO_NAMES:%=$(SENS_ROOT)/%) \
+	  --names $(subst $(space),$(comma),$(strip $(SCENARIO_NAMES))) --notes $(SENS_ROOT)/rationales.yaml \
+	  --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
+	@echo "== comparison: $(SENS_ROOT)/comparison.html and comparison.csv"
+
+VERIFY_OUT := build/verify
+.PHONY: verify
+## verify: build the default report's sections afresh (build/verify/) and compare every number with the
+##         committed record expected/numbers.yaml ("all N numbers identical", or the table of differences)
+verify: | $(ENV)
+	rm -rf $(VERIFY_OUT)
+	+$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections
+	$(PY) -m analysis.sensitivity.verify check $(VERIFY_OUT)/results
+
+.PHONY: verify-record
+## verify-record: rewrite expected/numbers.yaml from a fresh build (when the results are meant to change)
+verify-record: | $(ENV)
+	rm -rf $(VERIFY_OUT)
+	+$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections
+	$(PY) -m analysis.sensitivity.verify record $(VERIFY_OUT)/results
 
 # ---- synthetic cohort ------------------------------------------------------------------------
 .PHONY: calibrate
@@ -192,10 +259,11 @@ test: $(ENV)
 
 .PHONY: bench
 ## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH)
-##        and the calibration of the synthetic cohort (see benchmarks/README.md)
+##        the calibration of the synthetic cohort and the sensitivity multiverse (see benchmarks/README.md)
 bench: | $(ENV)
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_calibrate.py
+	$(PY) benchmarks/bench_multiverse.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)

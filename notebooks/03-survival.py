@@ -34,12 +34,14 @@ followup_method = "observed"     # the paper's (median of observed times); or "r
 landmarks_dor = [12, 20]
 landmarks_pfs = [12, 24]
 landmarks_os = [24, 30]
+exclude_deaths_within = 0   # landmark analysis: leave out patients who died within the first N months
 
 # %%
 SECTION = "03-survival"
 SECTION_PARAMS = dict(conf_level=conf_level, median_ci=median_ci, rate_ci=rate_ci,
                       followup_method=followup_method, landmarks_dor=landmarks_dor,
-                      landmarks_pfs=landmarks_pfs, landmarks_os=landmarks_os)
+                      landmarks_pfs=landmarks_pfs, landmarks_os=landmarks_os,
+                      exclude_deaths_within=exclude_deaths_within)
 
 # %%
 from analysis.data import cohort as cohort_mod
@@ -60,7 +62,9 @@ print(f"{cohort.n} patients analysed")
 from analysis.stats import compare, km
 from analysis.report import endpoints, text
 from analysis.stats.control import SurvControl
+from analysis.data.landmark import exclude_early_deaths
 
+a = exclude_early_deaths(a, exclude_deaths_within)
 ctrl = SurvControl(conf_level=conf_level, median_ci=median_ci, rate_ci=rate_ci)
 resp = a[a["responder"]]
 summ = {

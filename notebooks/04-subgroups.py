@@ -33,12 +33,16 @@ ties = "breslow"            # Stata stcox / SPSS default; or "efron"
 # Cox covariates: reference level, "numeric" (dose in mg, HR per mg) or None (ordinal score of the levels)
 cox_covariates = {"ecog_group": "ecog_2", "platinum_response": "resistant", "prior_ici_class": "pdl1",
                   "prior_ici_failure": "intolerance", "anlotinib_dose_mg": "numeric"}
+cox_selection = "paper"     # the covariates above; or "univariable" (log-rank p < cox_select_p), "all"
+cox_select_p = 0.05
+exclude_deaths_within = 0   # landmark analysis: leave out patients who died within the first N months
 p_adjust = "none"           # the paper applied none; "fdr_bh" for Benjamini–Hochberg
 
 # %%
 SECTION = "04-subgroups"
 SECTION_PARAMS = dict(conf_level=conf_level, median_ci=median_ci, ties=ties, cox_covariates=cox_covariates,
-                      p_adjust=p_adjust)
+                      cox_selection=cox_selection, cox_select_p=cox_select_p,
+                      exclude_deaths_within=exclude_deaths_within, p_adjust=p_adjust)
 
 # %%
 from analysis.data import cohort as cohort_mod
@@ -58,7 +62,9 @@ print(f"{cohort.n} patients analysed")
 # %%
 from analysis.stats import compare
 from analysis.stats.control import CoxControl, SurvControl
+from analysis.data.landmark import exclude_early_deaths
 
+a = exclude_early_deaths(a, exclude_deaths_within)
 ctrl = SurvControl(conf_level=conf_level, median_ci=median_ci)
 variables = [v for v in cohort.variables() if v.name != "stage"]
 sub = tables.subgroup_survival(a, variables, "os_months", "os_event", ctrl)
@@ -67,16 +73,18 @@ res.numbers("subgroups", tables.subgroup_numbers(sub))
 
 # %%
 from analysis.report import text
+from analysis.stats.selection import select_covariates
 
 labels = {v.name: v.label for v in cohort.variables()}
-model = tables.fit_cox_model(a, "os_months", "os_event", cox_covariates, CoxControl(ties=ties, conf_level=conf_level))
+cox_terms, cox_notes = select_covariates(sub, cox_covariates, cox_selection, cox_select_p, numeric=tables.NUMERIC_OF)
+model = tables.fit_cox_model(a, "os_months", "os_event", cox_terms, CoxControl(ties=ties, conf_level=conf_level))
 cox = model.result
 if cox is not None:
     res.numbers("subgroups.cox", tables.cox_numbers(cox))
 res.number("subgroups.method.ties", ties, ties.capitalize())
 res.number("subgroups.method.p_adjust_text", None, text.p_adjust_text(p_adjust))
 res.number("subgroups.method.cox_text", None, text.cox_methods(model.terms, labels, model.dropped,
-                                                              paper_model=cox_covariates == tables.PAPER_COX_COVARIATES))
+                                                              paper_model=cox_terms == tables.PAPER_COX_COVARIATES))
 res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_paragraph(
     model.summary, model.terms, labels, model.dropped, n=cohort.n, events=int(a["os_event"].sum()),
     lr_chisq=cox.lr_chisq if cox is not None else float("nan"), lr_p=cox.lr_p if cox is not None else float("nan"),
@@ -91,7 +99,8 @@ res.table("tbl-subgroups", t2, "Median overall survival by baseline subgroup (lo
           f"multivariable Cox model ({ties.capitalize()} ties).", data=sub,
           note="Cox terms: " + "; ".join([f"{labels.get(t, t)}: {d}" for t, d in model.terms.items()]
                                          + [f"{labels.get(t, t)}: not in the model ({why})"
-                                            for t, why in model.dropped.items()])
+                                            for t, why in model.dropped.items()]
+                                         + cox_notes)
           + ". P values are not adjusted for multiplicity" + ("" if p_adjust == "none" else
           f" in the table; {p_adjust} adjusted values are in the CSV") + ".")
 ph = tables.ph_check(cox)

@@ -1,15 +1,16 @@
-"""The package's layers: imports run one way (report -> stats -> data; synthetic may use all three),
-nothing outside the synthetic package imports it (except the scorecard notebook), and no import cycle."""
+"""The package's layers: imports run one way (report -> stats -> data; synthetic and sensitivity may use
+those three), nothing outside the synthetic package imports it (except the scorecard notebook), nothing outside
+the sensitivity package imports it (except the sensitivity notebook), and no import cycle."""
 import ast
 from pathlib import Path
 
 from analysis.paths import NOTEBOOKS_DIR, PROJ_ROOT
 
 PACKAGE = PROJ_ROOT / "analysis"
-LAYERS = ("data", "stats", "report", "synthetic")
+LAYERS = ("data", "stats", "report", "synthetic", "sensitivity")
 #: what each layer may import (besides itself and analysis.paths)
 ALLOWED = {"data": set(), "stats": {"data"}, "report": {"stats", "data"},
-           "synthetic": {"report", "stats", "data"}}
+           "synthetic": {"report", "stats", "data"}, "sensitivity": {"report", "stats", "data"}}
 
 
 def module_name(path: Path) -> str:
@@ -89,3 +90,8 @@ def test_the_cycle_check_finds_a_cycle(tmp_path):
 def test_only_the_scorecard_notebook_imports_the_synthetic_package():
     users = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.py") if any(layer(i) == "synthetic" for i in imports_of(p)))
     assert users == ["06-scorecard"]
+
+
+def test_only_the_sensitivity_notebook_imports_the_sensitivity_package():
+    users = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.py") if any(layer(i) == "sensitivity" for i in imports_of(p)))
+    assert users == ["07-sensitivity"]

@@ -14,7 +14,8 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 def test_there_is_one_notebook_per_results_section():
     names = [nb.stem for nb in NOTEBOOKS]
-    assert names == ["01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard"]
+    assert names == ["01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard",
+                     "07-sensitivity"]
     for name in names:
         assert (PARAMS_DIR / f"{name}.yaml").exists(), name
 

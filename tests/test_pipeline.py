@@ -60,7 +60,8 @@ def test_html_and_pdf_exist_with_key_numbers(build):
 
 
 def test_every_section_wrote_results_and_an_executed_notebook(build):
-    for section in ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard"):
+    for section in ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard",
+                    "07-sensitivity"):
         assert (build["out"] / "results" / section / "numbers.yaml").exists(), section
         assert (build["out"] / "executed" / f"{section}.ipynb").exists(), section
     manifest = yaml.safe_load((build["out"] / "results" / "03-survival" / "manifest.yaml").read_text())
@@ -127,7 +128,8 @@ def test_changing_one_sections_params_reruns_that_section_and_the_report_only(bu
     """`make -W params/02-response.yaml -n`: what would run if that params file changed."""
     proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", "-n", "-W", "params/02-response.yaml")
     ran = set(re.findall(r"notebooks/(\d\d-[a-z]+)\.ipynb", proc.stdout))
-    assert ran == {"02-response", "06-scorecard"}  # the scorecard reads every section's numbers
+    # the scorecard reads every section's numbers; the sensitivity section every params file
+    assert ran == {"02-response", "06-scorecard", "07-sensitivity"}
     assert "analysis.report.render" in proc.stdout
 
 
@@ -207,3 +209,32 @@ def test_synthetic_report_text_passes_the_matrix_checker(build):
     assert check_report(prose(html), collect_numbers(build["out"] / "results"), build["out"] / "results", 68) == []
     text = html_mod.unescape(html)
     assert "Reproduction of the published results" in text and "Comparison with the published study" not in text
+
+
+def test_the_build_reproduces_the_committed_record_of_numbers(build):
+    """What `make verify` checks, on this module's build: every number equals expected/numbers.yaml
+    (after an intended change of results: make verify-record)."""
+    from analysis.sensitivity import verify
+
+    expected = yaml.safe_load(verify.EXPECTED_FILE.read_text(encoding="utf-8"))
+    ok, message = verify.report(expected, verify.record(build["out"] / "results"))
+    assert ok, message
+
+
+def test_the_sensitivity_sections_base_is_what_the_sections_computed(build):
+    nums = collect_numbers(build["out"] / "results")
+    assert nums["sensitivity.base_check.mismatches"] == 0
+    assert nums["sensitivity.multiverse.n_specifications"] >= 64
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    assert "Sensitivity analyses" in html and "fig-multiverse" in html
+
+
+def test_a_bad_scenario_stops_make_before_any_notebook_runs(build, tmp_path):
+    bad = tmp_path / "sensitivity.yaml"
+    bad.write_text("scenarios:\n  - name: x\n    rationale: r\n    set: {04-subgroups: {tie: efron}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = _make(f"DATA={build['data']}", f"OUT={out}", f"SCENARIOS={bad}", check=False)
+    assert proc.returncode != 0
+    assert f"{bad}: scenario 'x': unknown parameter '04-subgroups.tie'" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not list(out.glob("executed/*.ipynb")), "no notebook ran"
