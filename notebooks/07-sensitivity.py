@@ -135,7 +135,8 @@ display(shares[["claim", "n", "k", "share", "missing"]])
 from analysis.sensitivity.figures import specification_curve
 
 fig = specification_curve(specs, curve, choices)
-res.figure("fig-multiverse", fig, f"Specification curve: the hazard ratio of `{curve.split('.')[-1]}` in the Cox "
+term = {v.name: v.label for v in cohort.variables()}.get(curve.split(".")[-1], curve.split(".")[-1])
+res.figure("fig-multiverse", fig, f"Specification curve: the hazard ratio of {term} in the Cox "
            f"model under each of the {len(specs)} combinations of {len(choices)} analytic choices, sorted (filled: "
            "p < 0.05); below, the choices each specification made.",
            "Dot plot of hazard ratios with confidence intervals sorted from smallest to largest, above a grid marking "

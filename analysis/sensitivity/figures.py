@@ -67,7 +67,7 @@ def specification_curve(frame: pd.DataFrame, term: str, choices, *, ylabel: str 
         top.yaxis.set_minor_formatter(mticker.FormatStrFormatter("%.2g"))
     top.set_ylabel(ylabel, fontsize=9)
     dropped = int((~ok).sum())
-    top.set_title(f"{len(d)} specifications" + (f" ({dropped} without this term left out)" if dropped else ""),
+    top.set_title(f"{len(d)} specifications" + (f" ({dropped} more without this term in the model)" if dropped else ""),
                   fontsize=9, loc="right")
     labels = []
     row = 0
