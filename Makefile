@@ -7,6 +7,10 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := report
 MAKEFLAGS += --no-builtin-rules
+# Independent sections run side by side, one job per core (a -j on the command line wins, e.g. -j1);
+# each job's output is printed in one piece when it ends, so the log reads as in a serial build.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += -j$(JOBS) --output-sync=target
 
 # ---- what to build ---------------------------------------------------------------------------
 ## DATA: cohort folder (or .xlsx workbook) to analyse (default: the synthetic cohort)
@@ -30,6 +34,8 @@ endif
 EXEC_DIR := $(OUT)/executed
 RESULTS := $(OUT)/results
 VALID := $(OUT)/validation/report.csv
+# the validated tables, saved by the validation step for the notebooks (analysis.paths.validated_data)
+VALIDATED := $(OUT)/validation/validated.pkl
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
@@ -85,9 +91,10 @@ validate: $(VALID)
 
 # The validation log names rows (and their values) so a data manager can fix them: it is kept in
 # $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
-$(VALID): $(DATA_FILES) analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py | $(ENV)
+$(VALID): $(DATA_FILES) analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py \
+  analysis/data/cohort.py | $(ENV)
 	@mkdir -p $(@D)
-	$(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv || \
+	$(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --save $(VALIDATED) || \
 	  { mv -f $(@D)/report.tmp.csv $(@D)/errors.csv 2>/dev/null || true; \
 	    echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
 	    echo "      full list: $(@D)/errors.csv" >&2; exit 1; }

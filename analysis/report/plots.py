@@ -19,12 +19,13 @@ if not os.environ.get("MPLBACKEND"):  # scripts and tests; a Jupyter kernel sets
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from analysis.report import fmt
 from analysis.stats import km  # noqa: E402
 
-PALETTE = sns.color_palette("colorblind")
+#: seaborn's "colorblind" palette (the same RGB values; seaborn itself is not imported: over half a second)
+PALETTE = [matplotlib.colors.to_rgb(c) for c in ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC",
+                                                 "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9")]
 RESPONSE_COLOURS = {"CR": PALETTE[2], "PR": PALETTE[0], "SD": PALETTE[7], "PD": PALETTE[3], "NE": "0.8"}
 
 plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False,
