@@ -70,8 +70,7 @@ res.numbers("response.best_pct_change", change)
 fig = plots.waterfall(a["best_pct_change"], a["best_response"])
 res.figure("fig-waterfall", fig, "Waterfall plot of the best percentage change from baseline in the sum of "
            "target-lesion diameters; dashed lines at +20% and −30% (RECIST 1.1).",
-           "Bar chart, one bar per evaluable patient sorted from the largest increase to the largest "
-           "decrease, coloured by best overall response.")
+           plots.waterfall_alt(int(a["best_pct_change"].notna().sum())))
 display(fig)
 
 # %% [markdown]
