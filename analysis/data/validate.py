@@ -429,6 +429,10 @@ def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
 
 # --------------------------------------------------------------------------- CLI
 
+#: The terminal shows at most this many rows of errors and warnings (errors first); the report file has all.
+MAX_SHOWN = 30
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -457,7 +461,9 @@ def main(argv=None) -> int:
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         frame = report.to_frame()
         if len(frame):
-            print(table_text(frame))
+            print(table_text(frame.head(MAX_SHOWN)))
+        if len(frame) > MAX_SHOWN:
+            print(f"... and {len(frame) - MAX_SHOWN} more rows" + (" (the report file lists all)" if args.report else ""))
     print(report.summary())
     for table in TABLES:
         print(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}")
