@@ -156,11 +156,15 @@ test: $(ENV)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: bench
-## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH)
-##        and the calibration of the synthetic cohort (see benchmarks/README.md)
+## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH),
+##        the calibration of the synthetic cohort, the privacy guard, and clean builds of the report
+##        (default, 1,000, 20,000, 100,000 patients) and make test, step by step, recorded in
+##        benchmarks/results.md (~10 min; see benchmarks/README.md)
 bench: | $(ENV)
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_calibrate.py
+	$(PY) benchmarks/bench_privacy.py
+	$(PY) benchmarks/bench_build.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)

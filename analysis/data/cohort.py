@@ -214,12 +214,14 @@ def load_cohort(path: str | Path, opts: DeriveOptions = DeriveOptions(), validat
                 **read_options) -> Cohort:
     """Read the three tables at ``path``, validate them (raising on any error) and derive endpoints.
 
-    ``validated``: the validated tables written by the validation step (:func:`save_validated`,
-    ``make validate``). When that file exists and its manifest says it was made from the files now
-    at ``path`` (same SHA-256) and the file itself has the checksum recorded, the tables are taken
+    ``validated``: the validated tables written by the validation step (``make validate``,
+    :mod:`analysis.data.validated`). When that file exists and its manifest says it was made from
+    the files now at ``path`` (same SHA-256) and the file itself has the checksum recorded, the tables are taken
     from it instead of being read and validated again; otherwise (no file, other data, a damaged
     file) the cohort is read and validated here. Either way the result is the same.
     """
+    from analysis.data.validated import load_validated, validated_tables
+
     tables = load_validated(validated, path) if validated is not None else None
     if tables is None:
         from analysis.data.readers import read_cohort
@@ -228,76 +230,11 @@ def load_cohort(path: str | Path, opts: DeriveOptions = DeriveOptions(), validat
         raw = read_cohort(path, **read_options)
         report = validate_cohort(raw)
         report.raise_for_errors()
-        tables = _validated_tables(raw, report)
+        tables = validated_tables(raw, report)
     t = tables["tables"]
     analysis = derive(t["patients"], t["assessments"], opts)
     return Cohort(t["patients"], t["assessments"], t["adverse_events"], analysis, opts,
                   sources=tables["sources"], sha256=tables["sha256"], warnings=tables["warnings"])
-
-
-def _validated_tables(raw, report) -> dict:
-    return {"tables": {k: df.drop(columns=["_row"], errors="ignore") for k, df in raw.tables.items()},
-            "sources": dict(raw.sources), "sha256": dict(raw.sha256), "warnings": report.warnings}
-
-
-def _manifest_path(validated: Path) -> Path:
-    return validated.with_suffix(".yaml")
-
-
-def save_validated(raw, report, validated: str | Path) -> Path:
-    """Write a validated cohort for :func:`load_cohort`: its tables (a pickle) and a manifest.
-
-    The pickle holds the patient-level tables as read (identifiers and dates included: the
-    notebooks need them to guard their outputs against them), so it belongs beside the validation
-    log, never in ``results/`` or in git. The manifest (same name, ``.yaml``) records the SHA-256
-    of the pickle and of every input file. Both are written to temporary files and moved into place.
-    """
-    import hashlib
-    import pickle
-
-    import yaml
-
-    report.raise_for_errors()
-    validated = Path(validated)
-    validated.parent.mkdir(parents=True, exist_ok=True)
-    blob = pickle.dumps(_validated_tables(raw, report), protocol=pickle.HIGHEST_PROTOCOL)
-    manifest = {"format": 1, "sha256": hashlib.sha256(blob).hexdigest(),
-                "inputs": {t: {"file": str(Path(str(raw.sources[t]).split("#")[0]).resolve()), "sha256": raw.sha256[t]}
-                           for t in sorted(raw.sha256)}}
-    tmp = validated.with_name(validated.name + ".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(validated)
-    man = _manifest_path(validated)
-    tmp = man.with_name(man.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(manifest, sort_keys=True), encoding="utf-8")
-    tmp.replace(man)
-    return validated
-
-
-def load_validated(validated: str | Path, data_path: str | Path) -> dict | None:
-    """The tables saved by :func:`save_validated` if they are those of the files at ``data_path``, else None."""
-    import hashlib
-    import pickle
-
-    import yaml
-
-    from analysis.data.readers import _sha256
-
-    validated, man = Path(validated), _manifest_path(Path(validated))
-    try:
-        manifest = yaml.safe_load(man.read_text(encoding="utf-8"))
-        inputs = manifest["inputs"]
-        data_path = Path(data_path).resolve()
-        for entry in inputs.values():
-            f = Path(entry["file"])
-            if data_path not in (f, f.parent) or _sha256(f) != entry["sha256"]:
-                return None
-        blob = validated.read_bytes()
-        if manifest.get("format") != 1 or hashlib.sha256(blob).hexdigest() != manifest["sha256"]:
-            return None
-        return pickle.loads(blob)
-    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError, pickle.UnpicklingError):
-        return None
 
 
 def variable_label(cohort: Cohort, name: str) -> str:

@@ -442,7 +442,7 @@ def main(argv=None) -> int:
     ap.add_argument("data_path", help="cohort folder or .xlsx workbook")
     ap.add_argument("--report", help="write errors and warnings to this CSV file")
     ap.add_argument("--save", help="when the cohort is valid, save its validated tables here for the notebooks "
-                                   "(analysis.data.cohort.save_validated; holds identifiers: keep it beside the log)")
+                                   "(analysis.data.validated; holds identifiers: keep it beside the log)")
     ap.add_argument("--date-format", default=None,
                     help="how to read slash dates, e.g. DD/MM/YYYY or MM/DD/YYYY (default: only YYYY-MM-DD)")
     args = ap.parse_args(argv)
@@ -455,7 +455,7 @@ def main(argv=None) -> int:
     if args.report:
         report.write(args.report)
     if args.save and report.ok:
-        from analysis.data.cohort import save_validated
+        from analysis.data.validated import save_validated
 
         save_validated(raw, report, args.save)
     with pd.option_context("display.max_colwidth", None, "display.width", 250):

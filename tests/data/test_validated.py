@@ -4,6 +4,7 @@ import pytest
 
 from analysis.data import cohort as cohort_mod
 from analysis.data.validate import MAX_SHOWN, main
+from analysis.data.validated import load_validated
 from tests.data import malformed
 
 
@@ -27,14 +28,14 @@ def test_saved_tables_give_the_same_cohort_as_reading_the_files(saved):
     assert pkl.exists() and pkl.with_suffix(".yaml").exists()
     opts = cohort_mod.DeriveOptions(days_per_month=30)
     _same(cohort_mod.load_cohort(data, opts, validated=pkl), cohort_mod.load_cohort(data, opts))
-    assert cohort_mod.load_validated(pkl, data) is not None
+    assert load_validated(pkl, data) is not None
 
 
 def test_saved_tables_are_not_used_when_the_data_changed(saved):
     data, pkl = saved
     p = data / "patients.csv"
     p.write_text(p.read_text().replace(",male,", ",female,", 1))
-    assert cohort_mod.load_validated(pkl, data) is None
+    assert load_validated(pkl, data) is None
     fresh = cohort_mod.load_cohort(data, validated=pkl)  # read and validated again: the new data
     assert (fresh.patients["sex"] == "female").sum() == (pd.read_csv(p)["sex"] == "female").sum()
 
@@ -42,10 +43,10 @@ def test_saved_tables_are_not_used_when_the_data_changed(saved):
 def test_saved_tables_are_not_used_for_another_folder_or_when_damaged(saved, tmp_path):
     data, pkl = saved
     other = malformed.write_csv(malformed.valid_cohort(), tmp_path / "other")
-    assert cohort_mod.load_validated(pkl, other) is None
+    assert load_validated(pkl, other) is None
     pkl.write_bytes(pkl.read_bytes()[:-10])
-    assert cohort_mod.load_validated(pkl, data) is None
-    assert cohort_mod.load_validated(tmp_path / "missing.pkl", data) is None
+    assert load_validated(pkl, data) is None
+    assert load_validated(tmp_path / "missing.pkl", data) is None
 
 
 def test_invalid_cohort_saves_nothing(tmp_path):
