@@ -83,7 +83,8 @@ def timed_make(args: list[str], log: Path) -> dict:
             name = step_name(rec["cmd"])
             if name:
                 steps.append({"step": name, "start": rec["start"] - t0, "wall": rec["end"] - rec["start"],
-                              "peak_mb": rec["maxrss_kb"] / 1024, "rc": rec["rc"]})
+                              "cpu": rec.get("cpu_s", float("nan")), "peak_mb": rec["maxrss_kb"] / 1024,
+                              "rc": rec["rc"]})
     steps.sort(key=lambda s: s["start"])
     return {"wall": wall, "rc": proc.returncode, "steps": steps,
             "peak_mb": max((s["peak_mb"] for s in steps), default=0.0),
@@ -114,11 +115,11 @@ def verdict(wall: float, peak_mb: float | None, key) -> str:
 
 def build_table(title: str, res: dict, key) -> str:
     lines = [f"### {title}", "",
-             f"Wall time {res['wall']:.1f} s, peak memory of the largest process {res['peak_mb']:.0f} MB, "
+             f"Wall time {res['wall']:.1f} s (CPU {sum(s['cpu'] for s in res['steps']):.1f} s), peak memory of the largest process {res['peak_mb']:.0f} MB, "
              f"exit status {res['rc']}: {verdict(res['wall'], res['peak_mb'], key)}.", "",
-             "| step | starts at (s) | wall (s) | peak memory (MB) |", "|---|---:|---:|---:|"]
+             "| step | starts at (s) | wall (s) | CPU (s) | peak memory (MB) |", "|---|---:|---:|---:|---:|"]
     for s in res["steps"]:
-        lines.append(f"| {s['step']} | {s['start']:.1f} | {s['wall']:.1f} | {s['peak_mb']:.0f} |")
+        lines.append(f"| {s['step']} | {s['start']:.1f} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['peak_mb']:.0f} |")
     if res["rc"] != 0:
         lines += ["", "```", res["tail"], "```"]
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 
 Runs the line with bash (the Makefile's shell, with its ``.SHELLFLAGS``) and, when the environment
 variable ``BENCH_STEPLOG`` names a file, appends one JSON line to it: the command, its start and end
-(``time.time()``), its exit status and the peak resident memory (kB) of the largest process it ran
+(``time.time()``), its exit status, the CPU time (user + system) of the processes it ran and the peak resident memory (kB) of the largest process it ran
 (``getrusage(RUSAGE_CHILDREN).ru_maxrss``: papermill's Jupyter kernel is included, being reaped by
 papermill). Used by ``bench_build.py``; nothing else.
 """
@@ -19,8 +19,9 @@ rc = subprocess.call(["bash", *sys.argv[1:]])
 t1 = time.time()
 log = os.environ.get("BENCH_STEPLOG")
 if log:
-    rec = {"cmd": sys.argv[-1], "start": t0, "end": t1, "rc": rc,
-           "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rec = {"cmd": sys.argv[-1], "start": t0, "end": t1, "rc": rc, "maxrss_kb": ru.ru_maxrss,
+           "cpu_s": ru.ru_utime + ru.ru_stime}
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec) + "\n")
 sys.exit(rc)
