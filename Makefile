@@ -58,7 +58,8 @@ PY ?= .venv/bin/python
 ENV := .venv/.installed
 endif
 PYTHON3 ?= python3
-PM_FLAGS ?= $(if $(CI),--no-progress-bar --log-output,--progress-bar)
+# (the executed notebook is written once, at the end, not after every cell)
+PM_FLAGS ?= $(if $(CI),--no-progress-bar --log-output,--progress-bar) --no-request-save-on-cell-execute
 # papermill's own CLI, started through the analysis package (which spares it over a second of CPU
 # per notebook: analysis/__init__.py)
 PAPERMILL ?= $(PY) -m analysis.report.papermill_cli
