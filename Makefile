@@ -7,8 +7,8 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := report
 MAKEFLAGS += --no-builtin-rules
-# Independent sections run side by side, one job per core (a -j on the command line wins, e.g. -j1);
-# each job's output is printed in one piece when it ends, so the log reads as in a serial build.
+## JOBS: steps make runs side by side (default: one per core; a -j on the command line wins, e.g. -j1);
+##       each step's output is printed in one piece when it ends, so the log reads as a serial build's
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += -j$(JOBS) --output-sync=target
 

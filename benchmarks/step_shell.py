@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A SHELL for make that times each recipe line: ``make SHELL=benchmarks/step_shell.py``.
+"""Times one recipe line for make (started by ``benchmarks/step_shell``, make's SHELL in bench_build.py).
 
 Runs the line with bash (the Makefile's shell, with its ``.SHELLFLAGS``) and, when the environment
 variable ``BENCH_STEPLOG`` names a file, appends one JSON line to it: the command, its start and end
