@@ -3,9 +3,9 @@
 
 Runs the line with bash (the Makefile's shell, with its ``.SHELLFLAGS``) and, when the environment
 variable ``BENCH_STEPLOG`` names a file, appends one JSON line to it: the command, its start and end
-(``time.time()``), its exit status, the CPU time (user + system) of the processes it ran and the peak resident memory (kB) of the largest process it ran
-(``getrusage(RUSAGE_CHILDREN).ru_maxrss``: papermill's Jupyter kernel is included, being reaped by
-papermill). Used by ``bench_build.py``; nothing else.
+(``time.time()``), its exit status, the CPU time (user + system) of the processes it ran and the
+peak resident memory (kB) of the largest of them (``getrusage(RUSAGE_CHILDREN)``: papermill's
+Jupyter kernel is included, being reaped by papermill). Used by ``bench_build.py``; nothing else.
 """
 import json
 import os

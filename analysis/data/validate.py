@@ -463,7 +463,8 @@ def main(argv=None) -> int:
         if len(frame):
             print(table_text(frame.head(MAX_SHOWN)))
         if len(frame) > MAX_SHOWN:
-            print(f"... and {len(frame) - MAX_SHOWN} more rows" + (" (the report file lists all)" if args.report else ""))
+            print(f"... and {len(frame) - MAX_SHOWN} more rows"
+                  + (" (the report file lists all)" if args.report else ""))
     print(report.summary())
     for table in TABLES:
         print(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}")

@@ -160,7 +160,8 @@ def _ranked_groups(pct: np.ndarray, resp: np.ndarray, k: int) -> tuple[np.ndarra
     """``pct`` sorted (descending) split into ``k`` consecutive groups of (nearly) equal size: each
     group's centre in rank percent, its median and its most frequent response (ties: CR, PR, SD, PD, NE).
 
-    >>> x, h, r = _ranked_groups(np.array([50.0, 30, 10, -40, -50, -60]), np.array(["PD", "PD", "SD", "PR", "PR", "SD"]), 3)
+    >>> pct = np.array([50.0, 30, 10, -40, -50, -60])
+    >>> x, h, r = _ranked_groups(pct, np.array(["PD", "PD", "SD", "PR", "PR", "SD"]), 3)
     >>> x.round(1).tolist(), h.tolist(), r
     ([16.7, 50.0, 83.3], [40.0, -15.0, -55.0], ['PD', 'PR', 'PR'])
     """

@@ -40,8 +40,8 @@ _TOKEN = re.compile(r"(?<![\d.])\d+(?:\.\d+)+|[\w-]+")
 #: guard, so that a numeric identifier (``1016``, ``1999``) is not found in a glyph's path data, a
 #: coordinate or ``http://www.w3.org/1999/xlink``.
 _SVG_GEOMETRY = re.compile(
-    r'<!DOCTYPE[^>]*>|\s(?:xmlns(?::\w+)?|d|points|transform|viewBox|x|y|x1|x2|y1|y2|cx|cy|r|rx|ry|width|height|style|offset|opacity'
-    r'|stroke-dasharray|stroke-width|stroke-miterlimit|font-size)="[^"]*"')
+    r'<!DOCTYPE[^>]*>|\s(?:xmlns(?::\w+)?|d|points|transform|viewBox|x|y|x1|x2|y1|y2|cx|cy|r|rx|ry'
+    r'|width|height|style|offset|opacity|stroke-dasharray|stroke-width|stroke-miterlimit|font-size)="[^"]*"')
 
 
 class IdentifierGuard:
@@ -271,7 +271,7 @@ class Results:
         return self.dir
 
     def check_privacy(self) -> None:
-        """Remove an output that holds an identifier and raise :class:`PrivacyError` (see :class:`IdentifierGuard`)."""
+        """Remove an output holding an identifier and raise :class:`PrivacyError` (:class:`IdentifierGuard`)."""
         if not self._guard:
             return
         for f in sorted(self.dir.iterdir()):
