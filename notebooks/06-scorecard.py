@@ -35,7 +35,7 @@ SECTION_PARAMS = dict(targets=targets)
 
 # %%
 from analysis.data import cohort as cohort_mod
-from analysis.report import fmt, plots, tables
+# (the scorecard draws no figure: plots, hence matplotlib, is not imported)
 from analysis.paths import resolve, validated_data
 from analysis.report.results import Results
 
