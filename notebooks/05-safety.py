@@ -33,7 +33,7 @@ SECTION_PARAMS = {}
 
 # %%
 from analysis.data import cohort as cohort_mod
-from analysis.report import fmt, plots, tables
+from analysis.report import fmt, tables  # (no figure in this section: plots, hence matplotlib, is not imported)
 from analysis.paths import resolve, validated_data
 from analysis.report.results import Results
 
