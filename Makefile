@@ -7,6 +7,10 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := report
 MAKEFLAGS += --no-builtin-rules
+## JOBS: steps make runs side by side (default: one per core; a -j on the command line wins, e.g. -j1);
+##       each step's output is printed in one piece when it ends, so the log reads as a serial build's
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += -j$(JOBS) --output-sync=target
 
 # ---- what to build ---------------------------------------------------------------------------
 ## DATA: cohort folder (or .xlsx workbook) to analyse (default: the synthetic cohort)
@@ -67,6 +71,8 @@ EXEC_DIR := $(OUT)/executed
 RESULTS := $(OUT)/results
 # row-level validation log: it names patients, and its name says so (never part of the report)
 VALID := $(OUT)/validation/report-with-patient-ids.csv
+# the validated tables, saved by the validation step for the notebooks (analysis.paths.validated_data)
+VALIDATED := $(OUT)/validation/validated.pkl
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
@@ -89,7 +95,10 @@ PY ?= .venv/bin/python
 ENV := .venv/.installed
 endif
 PYTHON3 ?= python3
-PM_FLAGS ?= $(if $(CI),--no-progress-bar --log-output,--progress-bar)
+# (the executed notebook is written once, at the end, not after every cell; the runner,
+# analysis.report.runner, starts papermill through the analysis package, which spares it over a
+# second of CPU per notebook: analysis/__init__.py)
+PM_FLAGS ?= $(if $(CI),--no-progress-bar --log-output,--progress-bar) --no-request-save-on-cell-execute
 
 .venv/.installed: requirements.lock pyproject.toml
 	@echo "== creating .venv from requirements.lock (first build only)"
@@ -124,9 +133,11 @@ validate: $(VALID)
 # $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
 # (#24) exit 1: invalid cohort (errors listed in errors-with-patient-ids.csv); 2: cannot write the
 # report; 3: internal error (one line, traceback in validation/validate.log).
-$(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py | $(ENV)
+$(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py \
+  analysis/data/cohort.py analysis/data/validated.py | $(ENV)
 	@mkdir -p $(@D)
-	@rc=0; $(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --log $(@D)/validate.log || rc=$$?; \
+	@rc=0; $(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --save $(VALIDATED) \
+	  --log $(@D)/validate.log || rc=$$?; \
 	if [ $$rc -eq 1 ]; then \
 	  mv -f $(@D)/report.tmp.csv $(@D)/errors-with-patient-ids.csv 2>/dev/null || true; \
 	  echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
@@ -253,17 +264,30 @@ dictionary: | $(ENV)
 
 # ---- quality -----------------------------------------------------------------------------------
 .PHONY: test
-## test: run the test suite (statistics vs R references, data contract, whole pipeline end to end)
+## test: run the test suite (statistics vs R references, data contract, whole pipeline end to end),
+##       one pytest-xdist worker per core, except the regeneration of the synthetic cohort (test-calibrate)
+## TEST_WORKERS: pytest-xdist workers of make test (default: one per core; 0 runs in one process)
+TEST_WORKERS ?= $(JOBS)
 test: $(ENV)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate" $(PYTEST_ARGS)
+
+.PHONY: test-calibrate
+## test-calibrate: check that make calibrate regenerates the committed synthetic cohort byte for byte
+##       (the same run as make calibrate: ~100 s of both cores; CI runs it after make test)
+test-calibrate: $(ENV)
+	$(PY) -m pytest -q -m calibrate $(PYTEST_ARGS)
 
 .PHONY: bench
-## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH)
-##        the calibration of the synthetic cohort and the sensitivity multiverse (see benchmarks/README.md)
+## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH),
+##        the calibration of the synthetic cohort, the privacy guard, the sensitivity multiverse, and clean builds of the report
+##        (default, 1,000, 20,000, 100,000 patients) and make test, step by step, recorded in
+##        benchmarks/results.md (~10 min; see benchmarks/README.md)
 bench: | $(ENV)
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_calibrate.py
+	$(PY) benchmarks/bench_privacy.py
 	$(PY) benchmarks/bench_multiverse.py
+	$(PY) benchmarks/bench_build.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)

@@ -33,3 +33,12 @@ def resolve(path: Path | str) -> Path:
     """A path given relative to the project root (as in params files) made absolute."""
     p = Path(path)
     return p if p.is_absolute() else PROJ_ROOT / p
+
+
+def validated_data(out: Path | str) -> Path:
+    """The validated cohort that the validation step saves for the notebooks (``make validate``).
+
+    It holds the patient-level tables, identifiers included, so it sits beside the validation log
+    (``<out>/validation/``), never in ``results/`` and never in git.
+    """
+    return resolve(out) / "validation" / "validated.pkl"

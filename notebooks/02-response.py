@@ -36,18 +36,12 @@ SECTION = "02-response"
 SECTION_PARAMS = dict(ci_method=ci_method, conf_level=conf_level, exclude_not_evaluable=exclude_not_evaluable)
 
 # %%
-from analysis.data import cohort as cohort_mod
 from analysis.report import fmt, plots, tables
-from analysis.paths import resolve
-from analysis.report.results import Results
+from analysis.report.results import open_section
 
-opts = cohort_mod.DeriveOptions(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                                days_per_month=days_per_month)
-cohort = cohort_mod.load_cohort(resolve(data), opts)
+cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
+                                                    days_per_month=days_per_month), SECTION_PARAMS)
 a = cohort.analysis
-res = Results(SECTION, resolve(out), forbidden=cohort.identifiers(), inputs=cohort.sha256,
-              params=dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                          days_per_month=days_per_month, **SECTION_PARAMS))
 print(f"{cohort.n} patients analysed")
 
 # %%
@@ -70,8 +64,7 @@ res.numbers("response.best_pct_change", change)
 fig = plots.waterfall(a["best_pct_change"], a["best_response"])
 res.figure("fig-waterfall", fig, "Waterfall plot of the best percentage change from baseline in the sum of "
            "target-lesion diameters; dashed lines at +20% and −30% (RECIST 1.1).",
-           "Bar chart, one bar per evaluable patient sorted from the largest increase to the largest "
-           "decrease, coloured by best overall response.")
+           plots.waterfall_alt(int(a["best_pct_change"].notna().sum())))
 display(fig)
 
 # %% [markdown]

@@ -32,18 +32,12 @@ SECTION = "05-safety"
 SECTION_PARAMS = {}
 
 # %%
-from analysis.data import cohort as cohort_mod
-from analysis.report import fmt, plots, tables
-from analysis.paths import resolve
-from analysis.report.results import Results
+from analysis.report import fmt, tables  # (no figure in this section: plots, hence matplotlib, is not imported)
+from analysis.report.results import open_section
 
-opts = cohort_mod.DeriveOptions(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                                days_per_month=days_per_month)
-cohort = cohort_mod.load_cohort(resolve(data), opts)
+cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
+                                                    days_per_month=days_per_month), SECTION_PARAMS)
 a = cohort.analysis
-res = Results(SECTION, resolve(out), forbidden=cohort.identifiers(), inputs=cohort.sha256,
-              params=dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                          days_per_month=days_per_month, **SECTION_PARAMS))
 print(f"{cohort.n} patients analysed")
 
 # %%

@@ -70,18 +70,12 @@ SECTION_PARAMS = dict(params_dir=params_dir, scenarios=scenarios, multiverse=mul
                       estimates=estimates, curve=curve)
 
 # %%
-from analysis.data import cohort as cohort_mod
-from analysis.report import fmt, plots, tables
 from analysis.paths import resolve
-from analysis.report.results import Results
+from analysis.report.results import open_section
 
-opts = cohort_mod.DeriveOptions(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                                days_per_month=days_per_month)
-cohort = cohort_mod.load_cohort(resolve(data), opts)
+cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
+                                                    days_per_month=days_per_month), SECTION_PARAMS)
 a = cohort.analysis
-res = Results(SECTION, resolve(out), forbidden=cohort.identifiers(), inputs=cohort.sha256,
-              params=dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
-                          days_per_month=days_per_month, **SECTION_PARAMS))
 print(f"{cohort.n} patients analysed")
 
 # %% [markdown]

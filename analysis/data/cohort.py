@@ -210,18 +210,31 @@ def derive(patients: pd.DataFrame, assessments: pd.DataFrame, opts: DeriveOption
     return out
 
 
-def load_cohort(path: str | Path, opts: DeriveOptions = DeriveOptions(), **read_options) -> Cohort:
-    """Read the three tables at ``path``, validate them (raising on any error) and derive endpoints."""
-    from analysis.data.readers import read_cohort
-    from analysis.data.validate import validate_cohort
+def load_cohort(path: str | Path, opts: DeriveOptions = DeriveOptions(), validated: str | Path | None = None,
+                **read_options) -> Cohort:
+    """Read the three tables at ``path``, validate them (raising on any error) and derive endpoints.
 
-    raw = read_cohort(path, **read_options)
-    report = validate_cohort(raw)
-    report.raise_for_errors()
-    t = {k: df.drop(columns=["_row"], errors="ignore") for k, df in raw.tables.items()}
+    ``validated``: the validated tables written by the validation step (``make validate``,
+    :mod:`analysis.data.validated`). When that file exists and its manifest says it was made from
+    the files now at ``path`` (same SHA-256) and the file itself has the checksum recorded, the tables are taken
+    from it instead of being read and validated again; otherwise (no file, other data, a damaged
+    file) the cohort is read and validated here. Either way the result is the same.
+    """
+    from analysis.data.validated import load_validated, validated_tables
+
+    tables = load_validated(validated, path) if validated is not None else None
+    if tables is None:
+        from analysis.data.readers import read_cohort
+        from analysis.data.validate import validate_cohort
+
+        raw = read_cohort(path, **read_options)
+        report = validate_cohort(raw)
+        report.raise_for_errors()
+        tables = validated_tables(raw, report)
+    t = tables["tables"]
     analysis = derive(t["patients"], t["assessments"], opts)
     return Cohort(t["patients"], t["assessments"], t["adverse_events"], analysis, opts,
-                  sources=dict(raw.sources), sha256=dict(raw.sha256), warnings=report.warnings)
+                  sources=tables["sources"], sha256=tables["sha256"], warnings=tables["warnings"])
 
 
 def variable_label(cohort: Cohort, name: str) -> str:

@@ -481,6 +481,9 @@ def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
 #: Exit codes of the command line: the cohort is invalid, the output cannot be written, a bug.
 EXIT_INVALID, EXIT_CANNOT_WRITE, EXIT_INTERNAL = 1, 2, 3
 
+#: The terminal shows at most this many rows of errors and warnings (errors first); the report file has all.
+MAX_SHOWN = 30
+
 
 def main(argv=None) -> int:
     """Command line; exit 0 (valid), 1 (invalid cohort), 2 (cannot write the report), 3 (internal error)."""
@@ -491,6 +494,8 @@ def main(argv=None) -> int:
                                              "against the data dictionary.")
     ap.add_argument("data_path", help="cohort folder or .xlsx workbook")
     ap.add_argument("--report", help="write errors and warnings to this CSV file")
+    ap.add_argument("--save", help="when the cohort is valid, save its validated tables here for the notebooks "
+                                   "(analysis.data.validated; holds identifiers: keep it beside the log)")
     ap.add_argument("--date-format", default=None,
                     help="how to read slash dates, e.g. DD/MM/YYYY or MM/DD/YYYY (default: the cohort.yaml's "
                          "date_format, else only YYYY-MM-DD)")
@@ -545,10 +550,23 @@ def _run(args) -> int:
         failed = _write(report, args.report)
         if failed:
             return failed
+    if args.save and report.ok:
+        from analysis.data.validated import save_validated
+
+        try:
+            save_validated(raw, report, args.save)
+        except OSError as e:
+            print(escape.visible(f"cannot write to {Path(args.save).parent} ({e.strerror or e}): the validated "
+                                 "tables were not saved; make the output folder writable or choose another OUT"),
+                  file=sys.stderr)
+            return EXIT_CANNOT_WRITE
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         frame = report.to_frame()
         if len(frame):
-            print(table_text(frame))
+            print(table_text(frame.head(MAX_SHOWN)))
+        if len(frame) > MAX_SHOWN:
+            print(f"... and {len(frame) - MAX_SHOWN} more rows"
+                  + (" (the report file lists all)" if args.report else ""))
     print(report.summary())
     for table in TABLES:
         print(escape.visible(f"  {table}: {raw.sources.get(table, '')} sha256 {raw.sha256.get(table, '')}"))

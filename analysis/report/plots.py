@@ -19,12 +19,13 @@ if not os.environ.get("MPLBACKEND"):  # scripts and tests; a Jupyter kernel sets
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from analysis.report import fmt
 from analysis.stats import km  # noqa: E402
 
-PALETTE = sns.color_palette("colorblind")
+#: seaborn's "colorblind" palette (the same RGB values; seaborn itself is not imported: over half a second)
+PALETTE = [matplotlib.colors.to_rgb(c) for c in ("#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC",
+                                                 "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9")]
 RESPONSE_COLOURS = {"CR": PALETTE[2], "PR": PALETTE[0], "SD": PALETTE[7], "PD": PALETTE[3], "NE": "0.8"}
 
 plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False,
@@ -94,19 +95,55 @@ def km_plot(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, xlabel: str = "
     return fig
 
 
+#: Up to this many patients with a measured change the waterfall draws one bar per patient; above it,
+#: the patients, ranked by their change, are drawn in :data:`WATERFALL_GROUPS` groups of equal size
+#: (one bar per group: its median change, coloured by its most frequent best response), so the figure
+#: stays legible and its size stays fixed however large the cohort.
+WATERFALL_MAX_BARS = 300
+WATERFALL_GROUPS = 200
+_RESPONSE_ORDER = ("CR", "PR", "SD", "PD", "NE")
+
+
+def waterfall_alt(n: int) -> str:
+    """Alt text of :func:`waterfall` for ``n`` patients with a measured change."""
+    if n <= WATERFALL_MAX_BARS:
+        return ("Bar chart, one bar per evaluable patient sorted from the largest increase to the largest "
+                "decrease, coloured by best overall response.")
+    return (f"Bar chart of the {n} evaluable patients ranked from the largest increase to the largest decrease "
+            f"in {WATERFALL_GROUPS} groups of equal size, one bar per group at its median change, coloured by "
+            "the group's most frequent best overall response.")
+
+
 def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(7.0, 3.8)):
-    """Waterfall plot: one bar per evaluable patient, sorted from largest increase to largest decrease."""
+    """Waterfall plot: one bar per evaluable patient, sorted from largest increase to largest decrease.
+
+    With more than :data:`WATERFALL_MAX_BARS` patients, one bar per group of :data:`WATERFALL_GROUPS`
+    equal groups of the ranked patients (the group's median change, coloured by its most frequent
+    best response; the x axis is then the patients' rank in percent). The cost is linear in the
+    number of patients after the sort.
+    """
     d = pd.DataFrame({"pct": best_pct, "resp": best_response}).dropna(subset=["pct"])
     d = d.sort_values("pct", ascending=False, kind="stable").reset_index(drop=True)
     fig, ax = plt.subplots(figsize=figsize)
-    ax.bar(d.index, d["pct"], color=[RESPONSE_COLOURS[r] for r in d["resp"]], width=0.8)
+    if len(d) <= WATERFALL_MAX_BARS:
+        ax.bar(d.index, d["pct"], color=[RESPONSE_COLOURS[r] for r in d["resp"]], width=0.8)
+    else:
+        x, height, resp = _ranked_groups(d["pct"].to_numpy(float), d["resp"].to_numpy(), WATERFALL_GROUPS)
+        ax.bar(x, height, color=[RESPONSE_COLOURS[r] for r in resp], width=0.8 * 100 / WATERFALL_GROUPS)
     ax.axhline(20, ls="--", lw=0.8, color="0.35")
     ax.axhline(-30, ls="--", lw=0.8, color="0.35")
     ax.axhline(0, lw=0.6, color="0.2")
-    ax.set_xticks([])
-    ax.set_xlim(-0.8, len(d) - 0.2)
+    if len(d) <= WATERFALL_MAX_BARS:
+        ax.set_xticks([])
+        ax.set_xlim(-0.8, len(d) - 0.2)
+        ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)})")
+    else:
+        ax.set_xlim(0, 100)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100))
+        ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)}), ranked\n"
+                      f"each bar: the median of one of {WATERFALL_GROUPS} groups of equal size")
     ax.set_ylabel("Best change from baseline in target lesions (%)")
-    ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)})")
     lo = min(-100, 10 * math.floor(d["pct"].min() / 10)) if len(d) else -100
     hi = max(60, 10 * math.ceil(d["pct"].max() / 10)) if len(d) else 60
     ax.set_ylim(lo, hi)
@@ -118,6 +155,28 @@ def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(7.0, 3.8))
                   loc="upper right", ncol=len(labels))
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
+
+
+def _ranked_groups(pct: np.ndarray, resp: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``pct`` sorted (descending) split into ``k`` consecutive groups of (nearly) equal size: each
+    group's centre in rank percent, its median and its most frequent response (ties: CR, PR, SD, PD, NE).
+
+    >>> pct = np.array([50.0, 30, 10, -40, -50, -60])
+    >>> x, h, r = _ranked_groups(pct, np.array(["PD", "PD", "SD", "PR", "PR", "SD"]), 3)
+    >>> x.round(1).tolist(), h.tolist(), r
+    ([16.7, 50.0, 83.3], [40.0, -15.0, -55.0], ['PD', 'PR', 'PR'])
+    """
+    n = len(pct)
+    edges = np.linspace(0, n, k + 1).round().astype(int)
+    lo, hi = edges[:-1], edges[1:]
+    size = hi - lo
+    median = (pct[lo + (size - 1) // 2] + pct[lo + size // 2]) / 2
+    codes = pd.Categorical(resp, categories=_RESPONSE_ORDER).codes
+    onehot = np.zeros((n, len(_RESPONSE_ORDER)), dtype=np.int64)
+    onehot[np.arange(n), codes] = 1
+    counts = np.add.reduceat(onehot, lo, axis=0)
+    top = [_RESPONSE_ORDER[i] for i in counts.argmax(axis=1)]
+    return 100 * (lo + hi) / (2 * n), median, top
 
 
 def patient_flow(boxes: list[tuple[str, list[str]]], side: list[tuple[int, str]] | None = None, figsize=(6.8, 5.6)):

@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,13 +223,22 @@ def _render_pandoc(project: Project, tmp: Path) -> dict[str, Path]:
     source.write_text(body, encoding="utf-8")
 
     html_meta = document_metadata(project, front, "html")
-    html = _pandoc(project, source, tmp, html_meta, "html")
+    # HTML and PDF are independent: pandoc makes the HTML (its own process, waited for in a thread)
+    # while the Typst source is made and compiled; errors are raised in the order of a serial run
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        html_job = pool.submit(_pandoc, project, source, tmp, html_meta, "html")
+        try:
+            typst_meta = document_metadata(project, front, "typst")
+            typ = _pandoc(project, source, tmp, typst_meta, "typst")
+            check_no_unresolved(typ, where=f"{project.stem}.typ")
+            pdf = _compile_typst(typ, typst_meta)
+            typst_error = None
+        except RenderError as exc:
+            typst_error = exc
+        html = html_job.result()
     check_no_unresolved(html, where=f"{project.stem}.html")
-
-    typst_meta = document_metadata(project, front, "typst")
-    typ = _pandoc(project, source, tmp, typst_meta, "typst")
-    check_no_unresolved(typ, where=f"{project.stem}.typ")
-    pdf = _compile_typst(typ, typst_meta)
+    if typst_error is not None:
+        raise typst_error
 
     built = {"html": out / f"{project.stem}.html", "pdf": out / f"{project.stem}.pdf"}
     built["html"].write_text(html, encoding="utf-8")

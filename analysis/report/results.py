@@ -33,6 +33,83 @@ class PrivacyError(RuntimeError):
     """An output file contains a patient identifier or a raw date of the cohort."""
 
 
+#: A token of text: a decimal number (``0.1016``, one token, so a numeric identifier is not found
+#: inside it) or a maximal run of word characters and hyphens (``SYN-010``, ``2024-03-05``).
+_TOKEN = re.compile(r"(?<![\d.])\d+(?:\.\d+)+|[\w-]+")
+#: SVG attributes that hold geometry (numbers), not text, and the fixed namespace URLs: skipped by the
+#: guard, so that a numeric identifier (``1016``, ``1999``) is not found in a glyph's path data, a
+#: coordinate or ``http://www.w3.org/1999/xlink``.
+_SVG_GEOMETRY = re.compile(
+    r'<!DOCTYPE[^>]*>|\s(?:xmlns(?::\w+)?|d|points|transform|viewBox|x|y|x1|x2|y1|y2|cx|cy|r|rx|ry'
+    r'|width|height|style|offset|opacity|stroke-dasharray|stroke-width|stroke-miterlimit|font-size)="[^"]*"')
+
+
+class IdentifierGuard:
+    """Finds patient identifiers and raw dates in text, in time linear in the text's length.
+
+    The text is split once into tokens (:data:`_TOKEN`); an identifier is found when it occurs as
+    whole tokens, i.e. not preceded or followed by a word character or hyphen, and not inside a
+    decimal number. Identifiers that are one token are looked up in a set; the few that span
+    several tokens (``SYN 010``, ``P.12``) are checked where their first token occurs; those
+    without any token are searched as substrings. In SVG only text is scanned (text nodes, the
+    comments matplotlib writes with each label, attribute values), never geometry attributes.
+
+    Parameters
+    ----------
+    identifiers : strings that must not occur; those shorter than ``min_length`` are ignored
+        (``12`` would be found in every output).
+
+    Examples
+    --------
+    >>> g = IdentifierGuard(["HOSP-0042", "1016", "2024-03-05"])
+    >>> g.find("id: HOSP-0042, more"), g.find("HOSP-00421"), g.find("p = 0.1016"), g.find("1016 patients")
+    ('HOSP-0042', None, None, '1016')
+    >>> g.find('<path d="M 1016 2045 L 0 0"/>', svg=True), g.find("<!-- 1016 -->", svg=True)
+    (None, '1016')
+    """
+
+    def __init__(self, identifiers: Iterable[str], min_length: int = 4):
+        self.single: set[str] = set()
+        self.compound: dict[str, list[tuple[int, str]]] = {}  # first token -> [(its offset, identifier)]
+        self.untokened: list[str] = []
+        for ident in {str(t) for t in identifiers if t is not None and len(str(t)) >= min_length}:
+            toks = list(_TOKEN.finditer(ident))
+            if len(toks) == 1 and toks[0].group() == ident:
+                self.single.add(ident)
+            elif toks:
+                self.compound.setdefault(toks[0].group(), []).append((toks[0].start(), ident))
+            else:
+                self.untokened.append(ident)
+
+    def __bool__(self) -> bool:
+        return bool(self.single or self.compound or self.untokened)
+
+    def find(self, text: str, svg: bool = False) -> str | None:
+        """The first identifier found in ``text`` (``svg``: skip geometry attributes), else None."""
+        if svg:
+            text = _SVG_GEOMETRY.sub(" ", text)
+        single, compound = self.single, self.compound
+        for m in _TOKEN.finditer(text):
+            tok = m.group()
+            if tok in single:
+                return tok
+            for offset, ident in compound.get(tok, ()):
+                start = m.start() - offset
+                end = start + len(ident)
+                if (start >= 0 and text.startswith(ident, start)
+                        and not (start > 0 and _is_word(text[start - 1]))
+                        and not (end < len(text) and _is_word(text[end]))):
+                    return ident
+        for ident in self.untokened:
+            if ident in text:
+                return ident
+        return None
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-"
+
+
 def _plain(value: Any) -> Any:
     """Numpy/pandas scalars to plain Python for YAML; inf stays inf, NaN becomes None."""
     if isinstance(value, (np.integer,)):
@@ -129,8 +206,7 @@ class Results:
         self.files: list[str] = []
         self.params = params or {}
         self.inputs = inputs or {}
-        toks = sorted({str(t) for t in forbidden if t is not None and len(str(t)) >= 4}, key=len, reverse=True)
-        self._forbidden = re.compile("|".join(rf"(?<![\w-]){re.escape(t)}(?![\w-])" for t in toks)) if toks else None
+        self._guard = IdentifierGuard(forbidden)
 
     # numbers -------------------------------------------------------------------------------
     def number(self, key: str, value: Any, text: str | None = None) -> Any:
@@ -195,13 +271,13 @@ class Results:
         return self.dir
 
     def check_privacy(self) -> None:
-        if self._forbidden is None:
+        """Remove an output holding an identifier and raise :class:`PrivacyError` (:class:`IdentifierGuard`)."""
+        if not self._guard:
             return
         for f in sorted(self.dir.iterdir()):
             if f.suffix not in (".yaml", ".csv", ".md", ".svg", ".json", ".txt"):
                 continue
-            m = self._forbidden.search(f.read_text(encoding="utf-8", errors="replace"))
-            if m:
+            if self._guard.find(f.read_text(encoding="utf-8", errors="replace"), svg=f.suffix == ".svg"):
                 f.unlink()
                 raise PrivacyError(f"{f.name} would contain a patient identifier or raw date; the file was removed")
 
@@ -260,3 +336,23 @@ if __name__ == "__main__":
             where = ""
         print(f"variables step: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         raise SystemExit(1)
+
+
+def open_section(section: str, data, out, derive: dict, section_params: dict | None = None):
+    """What every notebook does first: load the cohort and open the section's results.
+
+    Reads the validated tables the validation step saved (:func:`analysis.paths.validated_data`),
+    or reads and validates ``data`` when they are missing or stale, derives the analysis data set
+    with ``derive`` (the common parameters: ``age_cut``, ``pfs_censor``, ``sd_min_days``,
+    ``days_per_month``), and opens :class:`Results` for ``section`` under ``out``, guarded against
+    the cohort's identifiers and recording the parameters (``derive`` then ``section_params``) and
+    the input checksums. Returns ``(cohort, results)``.
+    """
+    from analysis.data import cohort as cohort_mod
+    from analysis.paths import resolve, validated_data
+
+    cohort = cohort_mod.load_cohort(resolve(data), cohort_mod.DeriveOptions(**derive),
+                                    validated=validated_data(out))
+    res = Results(section, resolve(out), forbidden=cohort.identifiers(), inputs=cohort.sha256,
+                  params={**derive, **(section_params or {})})
+    return cohort, res

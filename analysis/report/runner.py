@@ -56,7 +56,8 @@ def failure_line(section: str, exc: BaseException) -> str:
 
 
 def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel: str | None = None,
-        cwd: str | None = None, progress_bar: bool = True, log_output: bool = False) -> Path:
+        cwd: str | None = None, progress_bar: bool = True, log_output: bool = False,
+        save_on_cell_execute: bool = True) -> Path:
     """Execute ``notebook`` into ``output`` (atomically); raises what papermill raises.
 
     On failure the partly executed notebook is moved to ``<output stem>.failed.ipynb``.
@@ -69,7 +70,8 @@ def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel:
     failed.unlink(missing_ok=True)  # a failure of an earlier run is no longer news
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name=kernel, cwd=cwd,
-                            progress_bar=progress_bar, log_output=log_output)
+                            progress_bar=progress_bar, log_output=log_output,
+                            request_save_on_cell_execute=save_on_cell_execute)
     except BaseException:
         if tmp.exists():
             os.replace(tmp, failed)
@@ -90,13 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--progress-bar", dest="progress_bar", action="store_true", default=True)
     ap.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
     ap.add_argument("--log-output", action="store_true")
+    ap.add_argument("--no-request-save-on-cell-execute", dest="save_on_cell_execute", action="store_false",
+                    help="write the executed notebook once, at the end (as papermill's flag)")
     ap.add_argument("--log", type=Path, default=None,
                     help="where to write the traceback of an unexpected error (default: <output>.log)")
     args = ap.parse_args(argv)
     try:
         params = merged_parameters(args.parameters_file, [tuple(p) for p in args.parameter])
         run(args.section, args.notebook, args.output, parameters=params, kernel=args.kernel, cwd=args.cwd,
-            progress_bar=args.progress_bar, log_output=args.log_output)
+            progress_bar=args.progress_bar, log_output=args.log_output,
+            save_on_cell_execute=args.save_on_cell_execute)
     except KeyboardInterrupt:
         print(f"section {args.section} interrupted", file=sys.stderr)
         return 130

@@ -38,6 +38,7 @@ def test_chains_do_not_depend_on_the_number_of_processes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.calibrate  # ~100 s of both cores on its own: make test-calibrate, run by CI after make test
 def test_committed_cohort_is_what_calibrate_writes(tmp_path):
     """`make calibrate` (python -m analysis.synthetic.build --out data/synthetic) regenerates the files byte for byte."""
     assert build.main(["--out", str(tmp_path), "--quiet"]) == 0
