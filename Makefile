@@ -268,14 +268,16 @@ dictionary: | $(ENV)
 ##       one pytest-xdist worker per core, except the regeneration of the synthetic cohort (test-calibrate)
 ## TEST_WORKERS: pytest-xdist workers of make test (default: one per core; 0 runs in one process)
 TEST_WORKERS ?= $(JOBS)
+# (the tests run make themselves: they get a clean make environment, not this make's jobserver)
 test: $(ENV)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate" $(PYTEST_ARGS)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate" $(PYTEST_ARGS)
 
 .PHONY: test-calibrate
 ## test-calibrate: check that make calibrate regenerates the committed synthetic cohort byte for byte
 ##       (the same run as make calibrate: ~100 s of both cores; CI runs it after make test)
 test-calibrate: $(ENV)
-	$(PY) -m pytest -q -m calibrate $(PYTEST_ARGS)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(PY) -m pytest -q -m calibrate $(PYTEST_ARGS)
 
 .PHONY: bench
 ## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH),

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -61,15 +62,27 @@ def test_unwritable_output_folder_says_cannot_write_not_invalid(tmp_path):
 def test_second_build_into_the_same_output_folder_waits_for_the_lock(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     with open(out / ".build.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # a first build, still running
         proc = subprocess.Popen(["make", "-C", str(PROJ_ROOT), f"PY={sys.executable}", f"DATA={SYNTHETIC_DIR}",
                                  f"OUT={out}", "validate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, "CI": "true"})
-        first = proc.stderr.readline()
-        assert "another build is writing to" in first and "waiting" in first
-        assert not (out / "validation").exists()  # nothing ran while the lock was held
-        fcntl.flock(held, fcntl.LOCK_UN)
-    stdout, stderr = proc.communicate()
+                                text=True, env={**env, "CI": "true"})
+        watchdog = threading.Timer(120, proc.kill)  # never hang the suite if the message does not come
+        watchdog.start()
+        try:
+            lines = []
+            for line in proc.stderr:  # the waiting message, whatever make prints before it
+                lines.append(line)
+                if "another build is writing to" in line:
+                    break
+            assert lines and "another build is writing to" in lines[-1] and "waiting" in lines[-1], lines
+            assert not (out / "validation").exists()  # nothing ran while the lock was held
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        watchdog.cancel()
     assert proc.returncode == 0, stderr
     assert (out / "validation" / "report-with-patient-ids.csv").exists()

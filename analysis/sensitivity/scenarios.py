@@ -77,7 +77,8 @@ def _read_yaml(path: Path, what: str):
 
 def load_base(params_dir: str | Path) -> dict[str, dict]:
     """The base parameters: ``{section: {parameter: value}}`` of every ``*.yaml`` of a params folder
-    (the scenarios file apart)."""
+    (the scenarios file apart), each section's values checked (:func:`check_params`): a value no
+    notebook accepts is an error naming the file and the parameter, before any notebook runs."""
     d = Path(params_dir)
     if not d.is_dir():
         raise ScenarioError(f"{d}: params folder not found")
@@ -89,6 +90,12 @@ def load_base(params_dir: str | Path) -> dict[str, dict]:
         base[f.stem] = dict(data or {})
     if "common" not in base:
         raise ScenarioError(f"{d}: common.yaml missing")
+    for section in sorted(base):
+        try:
+            check_params(section_params(base, section))
+        except (ValueError, TypeError) as exc:
+            files = "common.yaml" if section == "common" else f"{section}.yaml (over common.yaml)"
+            raise ScenarioError(f"{d}/{files}: invalid value: {exc}") from None
     return base
 
 

@@ -72,13 +72,28 @@ def test_every_default_scenario_runs_and_the_table_marks_changes(setup):
     assert table.loc["efron-ties"].iloc[-1] == str(int((comps["efron-ties"].status != "same").sum()))
 
 
-def test_a_cox_model_the_data_cannot_fit_leaves_its_numbers_out(setup):
-    """Valid but unusual data (every patient ECOG 0-1): no Cox numbers, the rest as usual, no crash."""
+def test_a_cox_covariate_with_one_level_is_left_out_and_the_rest_fitted(setup):
+    """Valid but unusual data (every patient ECOG 0-1): the ECOG term is left out of the Cox model, as
+    R's coxph drops it; the other terms keep their numbers; the rest as usual, no crash."""
     import dataclasses
 
     base, cohort, base_nums = setup
     a = cohort.analysis.assign(ecog_group="ecog_0_1", ecog=1)
     odd = dataclasses.replace(cohort, analysis=a)
     nums = headline.headline(odd, base)
+    assert not any(k.startswith("subgroups.cox.ecog_group.") for k in nums)
+    assert "subgroups.cox.platinum_response.hr" in nums
+    assert nums["response.orr.pct"] == base_nums["response.orr.pct"]
+
+
+def test_a_cox_model_the_data_cannot_fit_leaves_its_numbers_out(setup):
+    """No death at all: no Cox model, so no Cox numbers; the rest as usual, no crash."""
+    import dataclasses
+
+    base, cohort, base_nums = setup
+    odd = dataclasses.replace(cohort, analysis=cohort.analysis.assign(os_event=False))
+    nums = headline.headline(odd, base)
     assert not any(k.startswith("subgroups.cox.") for k in nums)
     assert nums["response.orr.pct"] == base_nums["response.orr.pct"]
+
+
