@@ -161,10 +161,11 @@ $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EX
   data/published_targets.yaml $(SYNTHETIC_SRC)
 
 # the sensitivity section reads every params file (the base of its scenarios) and the scenarios, and checks
-# its base results against the numbers 01-05 wrote (after the scorecard, which reads results/*/numbers.yaml)
+# its base results against the numbers 01-05 wrote; it runs beside the scorecard (each reads 01-05 only:
+# analysis.report.results.ANALYSIS_SECTIONS)
 SENS_SRC := $(wildcard analysis/sensitivity/*.py)
 $(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
-  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC) | $(EXEC_DIR)/06-scorecard.ipynb
+  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC)
 $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
 
 # a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs

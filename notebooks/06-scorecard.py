@@ -47,14 +47,14 @@ print(f"{cohort.n} patients analysed")
 import yaml
 
 from analysis.synthetic import audit, interval_fit, misses, scorecard
-from analysis.report.results import collect_numbers
+from analysis.report.results import ANALYSIS_SECTIONS, collect_numbers
 from analysis.synthetic.targets import load_targets
 
 # reproduction (the shipped synthetic cohort, recognised by its checksums) or comparison (any other cohort)
 reproduction = cohort_mod.is_shipped_synthetic(cohort.sha256)
 published = load_targets(resolve(targets))
 paper_audit = audit.audit_paper(published)
-reproduced = collect_numbers(resolve(out) / "results")
+reproduced = collect_numbers(resolve(out) / "results", ANALYSIS_SECTIONS)
 paper_n = scorecard.paper_n(published)
 res.number("scorecard.paper.n", paper_n, str(paper_n))
 incons = paper_audit[~paper_audit["consistent"]]

@@ -82,7 +82,7 @@ print(f"{cohort.n} patients analysed")
 # ## Named scenarios
 
 # %%
-from analysis.report.results import collect_numbers
+from analysis.report.results import ANALYSIS_SECTIONS, collect_numbers
 from analysis.sensitivity import compare, headline, multiverse as mv, scenarios as sc, tables as stables, text
 
 base = sc.load_base(resolve(params_dir))
@@ -90,7 +90,8 @@ named = sc.load_scenarios(resolve(scenarios), base)
 cache = {}
 results = stables.evaluate(cohort, base, named, cache)
 comps = stables.comparisons(results)
-mismatch = headline.check_against_sections(results[stables.BASE], collect_numbers(resolve(out) / "results"))
+mismatch = headline.check_against_sections(results[stables.BASE],
+                                          collect_numbers(resolve(out) / "results", ANALYSIS_SECTIONS))
 res.number("sensitivity.base_check.mismatches", len(mismatch), str(len(mismatch)))
 res.number("sensitivity.n_scenarios", len(named), str(len(named)))
 print(f"base headline numbers that differ from the sections' own results: {mismatch or 'none'}")

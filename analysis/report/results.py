@@ -294,10 +294,17 @@ def collect_variables(results_root: str | Path) -> dict:
     return merged
 
 
-def collect_numbers(results_root: str | Path) -> dict[str, Any]:
-    """All raw numbers of all sections as one flat ``{dotted.key: value}`` mapping."""
+#: The sections that analyse the cohort: the scorecard (06) and the sensitivity section (07) read
+#: only these, so the two can run side by side (neither reads a file the other is writing).
+ANALYSIS_SECTIONS = ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety")
+
+
+def collect_numbers(results_root: str | Path, sections=None) -> dict[str, Any]:
+    """All raw numbers of all sections (or of ``sections`` only) as one flat ``{dotted.key: value}`` mapping."""
     out: dict[str, Any] = {}
     for f in sorted(Path(results_root).glob("*/numbers.yaml")):
+        if sections is not None and f.parent.name not in sections:
+            continue
         out.update(flatten(yaml.safe_load(f.read_text(encoding="utf-8")) or {}))
     return out
 
