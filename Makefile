@@ -43,15 +43,16 @@ ifneq ($(DATE_FORMAT),)
 $(error DATE_FORMAT=$(DATE_FORMAT): put the line "date_format: $(DATE_FORMAT)" in $(DATA)/cohort.yaml instead; the validator and the notebooks read it from there, so every step reads the dates the same way)
 endif
 # One build at a time per output folder: a second `make` into the same OUT waits for the first.
-# A background holder keeps an flock on $(OUT)/.build.lock until this make exits; sub-makes of
+# A background holder keeps an flock on $(OUT)/.build.lock until this make exits (it checks every
+# 0.1 s; a second make tries for 1 s before it says it waits); sub-makes of
 # the same OUT (BUILD_LOCK_HELD) and goals that write nothing there (help, test ...) take no lock,
 # nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
-NO_LOCK_GOALS := help test bench sync dictionary lock env calibrate distclean
+NO_LOCK_GOALS := help test test-calibrate bench sync dictionary lock env calibrate distclean
 ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
 ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
 ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
 LOCK_FILE := $(OUT)/.build.lock
-LOCK_STATUS := $(shell mkdir -p "$(OUT)" 2>/dev/null && { : >> "$(LOCK_FILE)"; } 2>/dev/null || { echo "cannot write to $(OUT)"; exit 0; };   for d in "$(OUT)/validation" "$(OUT)/executed" "$(OUT)/results" "$(OUT)/results"/* "$(if $(filter .,$(OUT)),report,$(OUT)/report)/_output"; do     if [ -d "$$d" ] && [ ! -w "$$d" ]; then echo "cannot write to $$d"; exit 0; fi; done;   make_pid=$$PPID; exec 9>>"$(LOCK_FILE)";   if ! flock -n 9; then echo "make: another build is writing to $(OUT); waiting for it to finish (lock: $(LOCK_FILE))" >&2; flock 9; fi;   (tail --pid=$$make_pid -f /dev/null) </dev/null >/dev/null 2>&1 & echo ok)
+LOCK_STATUS := $(shell mkdir -p "$(OUT)" 2>/dev/null && { : >> "$(LOCK_FILE)"; } 2>/dev/null || { echo "cannot write to $(OUT)"; exit 0; };   for d in "$(OUT)/validation" "$(OUT)/executed" "$(OUT)/results" "$(OUT)/results"/* "$(if $(filter .,$(OUT)),report,$(OUT)/report)/_output"; do     if [ -d "$$d" ] && [ ! -w "$$d" ]; then echo "cannot write to $$d"; exit 0; fi; done;   make_pid=$$PPID; exec 9>>"$(LOCK_FILE)";   if ! flock -w 1 9; then echo "make: another build is writing to $(OUT); waiting for it to finish (lock: $(LOCK_FILE))" >&2; flock 9; fi;   (tail --pid=$$make_pid -s 0.1 -f /dev/null) </dev/null >/dev/null 2>&1 & echo ok)
 ifneq ($(LOCK_STATUS),ok)
 $(error make: $(LOCK_STATUS) (read-only folder?); nothing was built; make it writable or choose another OUT=)
 endif
