@@ -36,7 +36,7 @@ SECTION = "02-response"
 SECTION_PARAMS = dict(ci_method=ci_method, conf_level=conf_level, exclude_not_evaluable=exclude_not_evaluable)
 
 # %%
-from analysis.report import fmt, plots, tables
+from analysis.report import fmt, plots, tables, text
 from analysis.report.results import open_section
 
 cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
@@ -56,6 +56,7 @@ res.table("tbl-response", resp_table, "Best overall response (RECIST 1.1), objec
           f"disease control rate ({fmt.method_name(ci_method)} {100 * conf_level:g}% CI).", data=resp_data)
 res.numbers("response", tables.response_numbers(rr))
 res.number("response.method.ci", ci_method, fmt.method_name(ci_method))
+res.number("response.method.text", None, text.proportion_methods(ci_method, conf_level, exclude_not_evaluable))
 resp_table
 
 # %%
@@ -71,8 +72,6 @@ display(fig)
 # ## The deepest response (the paper's case report)
 
 # %%
-from analysis.report import text
-
 case = tables.deepest_response(cohort)
 res.numbers("response.case_report", case)
 res.markdown("response-rates", text.response_rates(rr))

@@ -70,6 +70,8 @@ res.numbers("survival.method", {"median_ci": (median_ci, fmt.method_name(median_
                                 "median_ci_note": (None, endpoints.median_ci_note(median_ci)),
                                 "rate_ci": (rate_ci, fmt.method_name(rate_ci))})
 res.number("survival.method.text", None, text.survival_methods(median_ci, rate_ci, followup_method, conf_level))
+res.number("survival.method.population_text", None,
+           text.survival_population(pfs_censor, exclude_deaths_within, cohort.n - len(a)))
 for key, s in zip(("dor", "pfs", "os"), summ.values()):
     res.numbers(f"survival.{key}", endpoints.endpoint_numbers(s))
 surv_data, surv_table = endpoints.summary_tables(summ)

@@ -373,6 +373,48 @@ def survival_methods(median_ci: str, rate_ci: str, followup_method: str, conf_le
     return " ".join((med, rate, followup_text(followup_method)))
 
 
+def proportion_methods(ci_method: str, conf_level: float = 0.95, exclude_not_evaluable: bool = False,
+                       paper_method: str = "clopper-pearson") -> str:
+    """The Methods' sentence on the response proportions, from the parameters.
+
+    >>> proportion_methods("clopper-pearson")
+    'Proportions are given with Clopper–Pearson exact 95% confidence intervals, as in the paper; patients who were not evaluable count in the denominators of the ORR and DCR.'
+    >>> proportion_methods("wilson", 0.9, exclude_not_evaluable=True)
+    'Proportions are given with Wilson score 90% confidence intervals (the paper used Clopper–Pearson exact intervals); patients who were not evaluable are left out of the denominators of the ORR and DCR (the paper kept them).'
+    """
+    conf = f"{100 * conf_level:g}%"
+    out = f"Proportions are given with {fmt.method_name(ci_method)} {conf} confidence intervals"
+    out += ", as in the paper" if ci_method == paper_method else (
+        f" (the paper used {fmt.method_name(paper_method)} intervals)")
+    if exclude_not_evaluable:
+        out += "; patients who were not evaluable are left out of the denominators of the ORR and DCR (the paper kept them)"
+    else:
+        out += "; patients who were not evaluable count in the denominators of the ORR and DCR"
+    return out + "."
+
+
+def survival_population(pfs_censor: str = "last_contact", exclude_deaths_within: float = 0,
+                        n_excluded: int = 0) -> str:
+    """The Methods' sentences on censoring and on the patients the survival analyses leave out.
+
+    >>> survival_population()
+    'Patients without the event were censored at the date last known alive.'
+    >>> survival_population("last_assessment", 3, 2)
+    'Patients alive without progression were censored for PFS at their last tumour assessment, and patients alive for OS at the date last known alive. As a landmark analysis, the 2 patients who died within the first 3 months were left out of the survival analyses.'
+    """
+    if pfs_censor == "last_assessment":
+        out = ("Patients alive without progression were censored for PFS at their last tumour assessment, and "
+               "patients alive for OS at the date last known alive.")
+    else:
+        out = "Patients without the event were censored at the date last known alive."
+    if exclude_deaths_within:
+        who = ("the patient who" if n_excluded == 1 else f"the {n_excluded} patients who") if n_excluded else \
+            "patients who (none in this cohort)"
+        out += (f" As a landmark analysis, {who} died within the first {exclude_deaths_within:g} months "
+                "were left out of the survival analyses.")
+    return out
+
+
 def level_breakdown(label: str, levels: Sequence[tuple[str, int, float]], n: int) -> str:
     """One baseline variable in prose from its present levels (label, n, percent).
 

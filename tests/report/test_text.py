@@ -222,3 +222,18 @@ def test_index_qmd_names_no_level_dose_term_or_covariate_count_the_data_may_lack
     # every {{< var >}} the text uses is one every valid cohort defines (no level keys)
     keys = re.findall(r"\{\{< var ([\w.]+) >\}\}", qmd)
     assert not [k for k in keys if re.search(r"\.(mg\d+|ecog_|fatigue|nausea|intolerance|progression)", k)]
+
+
+def test_methods_sentences_follow_the_parameters_not_the_paper():
+    """With exclude_not_evaluable, pfs_censor: last_assessment and a landmark exclusion the Methods say so
+    (they said 'as in the paper, kept in the denominator' and 'censored at the date last known alive')."""
+    from analysis.report.text import proportion_methods, survival_population
+
+    paper = proportion_methods("clopper-pearson", 0.95, False)
+    assert "as in the paper" in paper and "count in the denominators" in paper
+    other = proportion_methods("jeffreys", 0.9, True)
+    assert "as in the paper" not in other and "90%" in other and "left out of the denominators" in other
+    assert "last tumour assessment" not in survival_population("last_contact")
+    assert "last tumour assessment" in survival_population("last_assessment")
+    assert "landmark" not in survival_population("last_contact", 0, 0)
+    assert "the patient who died within the first 2 months" in survival_population("last_contact", 2, 1)
