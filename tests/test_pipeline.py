@@ -3,6 +3,7 @@
 Runs `make` once on a copy of the synthetic cohort in a temporary output root (a module fixture),
 then checks the report, the Make graph, privacy and the failure path on a malformed cohort.
 """
+import json
 import os
 import re
 import shutil
@@ -235,3 +236,16 @@ def test_a_bad_scenario_stops_make_before_any_notebook_runs(build, tmp_path):
     assert f"{bad}: scenario 'x': unknown parameter '04-subgroups.tie'" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not list(out.glob("executed/*.ipynb")), "no notebook ran"
+
+
+def test_every_figure_of_the_report_is_shown_in_its_executed_notebook(build):
+    """The executed notebooks are readable records: each figure a section saves is displayed in it (a PNG
+    output per figure), each notebook opens with a statement of what it computes, tables show as tables."""
+    for section_dir in sorted((build["out"] / "results").iterdir()):
+        figures = sorted(section_dir.glob("fig-*.svg"))
+        nb = json.loads((build["out"] / "executed" / f"{section_dir.name}.ipynb").read_text(encoding="utf-8"))
+        outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+        shown = sum("image/png" in o.get("data", {}) for o in outputs)
+        assert shown >= len(figures), f"{section_dir.name}: {len(figures)} figures saved, {shown} shown"
+        assert nb["cells"][0]["cell_type"] == "markdown" and "Reads" in "".join(nb["cells"][0]["source"])
+        assert any("text/html" in o.get("data", {}) for o in outputs), section_dir.name
