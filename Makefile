@@ -10,7 +10,9 @@ MAKEFLAGS += --no-builtin-rules
 ## JOBS: steps make runs side by side (default: one per core; a -j on the command line wins, e.g. -j1);
 ##       each step's output is printed in one piece when it ends, so the log reads as a serial build's
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(MAKELEVEL),0)  # a sub-make (make sensitivity, make verify) shares its parent's job slots
 MAKEFLAGS += -j$(JOBS) --output-sync=target
+endif
 
 # ---- what to build ---------------------------------------------------------------------------
 ## DATA: cohort folder (or .xlsx workbook) to analyse (default: the synthetic cohort)
