@@ -165,6 +165,10 @@ def _check_cox(covariates, numeric):
         if coding not in (None, "numeric") and coding not in known[var]:
             raise ValueError(f"cox_covariates.{var}: reference {coding!r} is not a level ({known[var]}), "
                              "'numeric' or null")
+        if coding not in (None, "numeric") and len(known[var]) > 2:
+            alternatives = "null (an ordinal score of its levels)" + (" or 'numeric'" if var in numeric else "")
+            raise ValueError(f"cox_covariates.{var}: a reference level codes a two-level variable as one term; "
+                             f"{var} has {len(known[var])} levels ({known[var]}): use {alternatives}")
 
 
 def check_params(params: dict) -> None:

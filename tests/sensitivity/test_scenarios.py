@@ -108,3 +108,19 @@ def test_the_command_line_writes_each_scenarios_params_folder(tmp_path):
     assert yaml.safe_load((tmp_path / "out" / "rationales.yaml").read_text()) == {"efron": "R's default"}
     second = run()
     assert second.returncode == 0 and second.stdout == "", "a second write is a no-op"
+
+
+def test_a_reference_level_for_a_variable_of_more_than_two_levels_is_refused_up_front(tmp_path):
+    """cox_covariates: {smoking: never} would stop notebook 04 (one indicator cannot code three levels):
+    the params check names the file, the variable and what to use instead, before any notebook runs."""
+    from analysis.paths import PARAMS_DIR
+    from analysis.sensitivity.scenarios import ScenarioError, load_base
+
+    params = tmp_path / "params"
+    shutil.copytree(PARAMS_DIR, params)
+    f = params / "04-subgroups.yaml"
+    text = f.read_text(encoding="utf-8").replace("  ecog_group: ecog_2\n", "  ecog_group: ecog_2\n  smoking: never\n")
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"04-subgroups.yaml .*cox_covariates.smoking: a reference level codes a "
+                                            r"two-level variable.*use null"):
+        load_base(params)
