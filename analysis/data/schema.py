@@ -141,14 +141,6 @@ def label(table: str, column: str, code: Any) -> str:
     return str(code)
 
 
-def identifier_columns() -> set[str]:
-    """Names of all columns that identify a patient or hold raw dates (never shown in outputs)."""
-    out = set()
-    for cols in SCHEMA.values():
-        for c in cols:
-            if c.identifier or c.kind == "date":
-                out.add(c.name)
-    return out
 
 
 # --------------------------------------------------------------------------- reading conventions and rules

@@ -76,8 +76,6 @@ def _overlap(a: tuple[float, float], b: tuple[float, float], eps: float = 1e-12)
     return a[0] <= b[1] + eps and b[0] <= a[1] + eps
 
 
-def _fmt(x: float, d: int = 3) -> str:
-    return f"{x:.{d}f}"
 
 
 # ----------------------------------------------------------------------------- pure statistics
@@ -1199,7 +1197,3 @@ def is_flagged(key: str, flagged: Iterable[str]) -> bool:
     parts = key.split(".")
     return any(".".join(parts[:i]) in flagged for i in range(1, len(parts) + 1))
 
-
-def inconsistencies(audit: pd.DataFrame) -> pd.DataFrame:
-    """Only the failing rows, for the report."""
-    return audit.loc[~audit["consistent"]].reset_index(drop=True)

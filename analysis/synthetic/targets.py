@@ -216,11 +216,6 @@ def numeric(targets: pd.DataFrame) -> pd.DataFrame:
     return targets[targets["kind"].isin(["value", "words", "approx", "definition"])].copy()
 
 
-def first_value(targets: pd.DataFrame, key: str) -> float | None:
-    """Value of the first numeric entry for ``key`` (``None`` when absent)."""
-    rows = numeric(targets)
-    rows = rows[rows["key"] == key]
-    return None if rows.empty else float(rows["value"].iloc[0])
 
 
 #: Two entries the committed synthetic cohort was calibrated with, since removed from the targets file: the
