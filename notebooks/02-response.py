@@ -74,6 +74,7 @@ display(fig)
 # %%
 case = tables.deepest_response(cohort)
 res.numbers("response.case_report", case)
+res.markdown("response-best", text.best_response_sentence(rr, "@tbl-response"))
 res.markdown("response-rates", text.response_rates(rr))
 res.markdown("response-text", text.response_paragraph(change, case))
 res.number("response.abstract_text", None, text.response_abstract(rr, ci_method))

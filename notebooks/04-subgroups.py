@@ -90,12 +90,7 @@ model.summary
 t2 = tables.table2(sub, model.summary, dropped=model.dropped)
 res.table("tbl-subgroups", t2, "Median overall survival by baseline subgroup (log-rank test) and the "
           f"multivariable Cox model ({ties.capitalize()} ties).", data=sub,
-          note="Cox terms: " + "; ".join([f"{labels.get(t, t)}: {d}" for t, d in model.terms.items()]
-                                         + [f"{labels.get(t, t)}: not in the model ({why})"
-                                            for t, why in model.dropped.items()]
-                                         + cox_notes)
-          + ". P values are not adjusted for multiplicity" + ("" if p_adjust == "none" else
-          f" in the table; {p_adjust} adjusted values are in the CSV") + ".")
+          note=text.cox_table_note(model.terms, model.dropped, labels, cox_notes, p_adjust))
 ph = tables.ph_check(cox)
 res.table("tbl-cox-ph", tables.ph_table(ph.table), "Proportional-hazards check: scaled Schoenfeld residuals "
           f"(Grambsch–Therneau, {ph.transform} time scale) for each Cox term and globally.", data=ph.table)

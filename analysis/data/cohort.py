@@ -349,5 +349,5 @@ def data_statement(meta: dict, n: int, sha256: dict | None = None) -> dict[str, 
                    "every rule of the data contract before analysis.")
         discussion = (
             "**Interpretation.** These results come from a retrospective cohort without a control group; "
-            "subgroup comparisons are exploratory and not adjusted for multiplicity.")
+            "subgroup comparisons are exploratory, and the p values printed for them are not adjusted for multiplicity.")
     return {"short": short, "callout": callout, "methods": methods, "discussion": discussion}

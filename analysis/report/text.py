@@ -475,6 +475,21 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
     return {"text": "\n\n".join((p_dor, p_pfs + " " + p_dose, p_os)), "abstract": abstract}
 
 
+def cox_table_note(terms: Mapping[str, str], dropped: Mapping[str, str], labels: Mapping[str, str],
+                   selection_notes: Sequence[str] = (), p_adjust: str = "none") -> str:
+    """The note under Table 2: each Cox term's coding, the covariates left out and why, multiplicity.
+
+    >>> cox_table_note({"ecog_group": "0–1 vs ≥2"}, {"sex": "one level in this cohort: Male"},
+    ...                {"ecog_group": "ECOG performance status", "sex": "Sex"})
+    'Cox terms: ECOG performance status: 0–1 vs ≥2; Sex: not in the model (one level in this cohort: Male). P values are not adjusted for multiplicity.'
+    """
+    parts = ([f"{labels.get(t, t)}: {d}" for t, d in terms.items()]
+             + [f"{labels.get(t, t)}: not in the model ({why})" for t, why in dropped.items()]
+             + list(selection_notes))
+    adjusted = "" if p_adjust == "none" else f" in the table; {p_adjust} adjusted values are in the CSV"
+    return "Cox terms: " + "; ".join(parts) + f". P values are not adjusted for multiplicity{adjusted}."
+
+
 def p_adjust_text(method: str) -> str:
     """The Methods' sentence on multiplicity, from the ``p_adjust`` parameter.
 
@@ -543,6 +558,42 @@ def response_abstract(rr: Mapping, ci_method: str = "clopper-pearson") -> str:
             rates.append(f"the {name} was {fmt.percent(100 * p.estimate)}% ({conf} "
                          f"{fmt.ci(100 * p.lower, 100 * p.upper, 1)}%)")
     return f"{lead} {rates[0][0].upper() + rates[0][1:]} and {rates[1]}."
+
+
+_BEST_RESPONSE = {"CR": ("a complete response", "complete response"), "PR": ("a partial response", "partial response"),
+                  "SD": ("stable disease", "stable disease"), "PD": ("progressive disease", "progressive disease")}
+
+
+def best_response_sentence(rr: Mapping, ref: str = "") -> str:
+    """The best overall responses in prose, from :func:`analysis.stats.response.orr_dcr`'s counts:
+    only the categories that occur are listed, absent ones are said as such, counts of one are singular;
+    ``ref`` (e.g. a table cross-reference) ends the first sentence in parentheses.
+
+    >>> import pandas as pd
+    >>> from analysis.stats import response
+    >>> best_response_sentence(response.orr_dcr(pd.Series(["PR", "PR", "SD", "NE"])))
+    'The best overall response was a partial response in 2 patients (50.0%) and stable disease in 1 (25.0%); 1 patient (25.0%) was not evaluable. No patient had a complete response or progressive disease.'
+    >>> best_response_sentence(response.orr_dcr(pd.Series(["NE", "NE"])))
+    'No patient had an evaluable best response: all 2 patients were not evaluable.'
+    """
+    counts = rr["counts"].set_index("response")
+    n_of = {c: int(counts.loc[c, "n"]) if c in counts.index else 0 for c in (*_BEST_RESPONSE, "NE")}
+    pct_of = {c: float(counts.loc[c, "pct"]) if c in counts.index else 0.0 for c in n_of}
+    present = [c for c in _BEST_RESPONSE if n_of[c] > 0]
+    absent = [c for c in _BEST_RESPONSE if n_of[c] == 0]
+    if not present:
+        return (f"No patient had an evaluable best response: all {count_word(n_of['NE'], 'patient')} "
+                f"{'was' if n_of['NE'] == 1 else 'were'} not evaluable" + (f" ({ref})" if ref else "") + ".")
+    items = [f"{_BEST_RESPONSE[c][0]} in {count_word(n_of[c], 'patient') if i == 0 else n_of[c]} "
+             f"({fmt.percent(pct_of[c])}%)" for i, c in enumerate(present)]
+    out = "The best overall response was " + join(items)
+    if n_of["NE"]:
+        out += (f"; {count_word(n_of['NE'], 'patient')} ({fmt.percent(pct_of['NE'])}%) "
+                f"{'was' if n_of['NE'] == 1 else 'were'} not evaluable")
+    out += (f" ({ref})" if ref else "") + "."
+    if absent:
+        out += " No patient had " + join([_BEST_RESPONSE[c][0] for c in absent], "or") + "."
+    return out
 
 
 def response_rates(rr: Mapping) -> str:

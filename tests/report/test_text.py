@@ -237,3 +237,18 @@ def test_methods_sentences_follow_the_parameters_not_the_paper():
     assert "last tumour assessment" in survival_population("last_assessment")
     assert "landmark" not in survival_population("last_contact", 0, 0)
     assert "the patient who died within the first 2 months" in survival_population("last_contact", 2, 1)
+
+
+def test_best_response_sentence_names_only_what_occurs():
+    """'a complete response in 0 patients (0.0%) … 1 (3.3%) were not evaluable' (a 30-patient cohort): absent
+    categories are said in words, a count of one is singular, the table reference closes the first sentence."""
+    import pandas as pd
+
+    from analysis.report.text import best_response_sentence
+    from analysis.stats import response
+
+    s = best_response_sentence(response.orr_dcr(pd.Series(["PR"] * 12 + ["SD"] * 11 + ["PD"] * 6 + ["NE"])),
+                               "@tbl-response")
+    assert "in 0 patients" not in s and " (0.0%)" not in s and "No patient had a complete response." in s
+    assert "1 patient (3.3%) was not evaluable (@tbl-response)." in s
+    assert s.startswith("The best overall response was a partial response in 12 patients (40.0%)")
