@@ -218,8 +218,7 @@ def cohort_flow(a: pd.DataFrame, screening: pd.DataFrame | None = None):
         side.append((0, "Excluded (n = %d)\n" % len(excl) + "\n".join(f"{r}: {k}" for r, k in reasons.items())))
     boxes += [
         ("Received anlotinib plus ICI, included", [f"n = {n}", "(PFS, OS and safety analyses)"]),
-        ("Evaluable for tumour response", [f"n = {n_eval}", "(ORR/DCR denominator keeps all "
-                                            f"{n})"]),
+        ("Evaluable for tumour response", [f"n = {n_eval}", "(best response CR, PR, SD or PD)"]),
         ("Partial or complete response", [f"n = {n_resp}", "(duration of response analysis)"]),
         ("Status at data cutoff", [f"progressed or died: {int(a['pfs_event'].sum())}",
                                    f"died: {int(a['os_event'].sum())}", f"still on treatment: {on_trt}"]),
