@@ -195,11 +195,14 @@ endif
 
 # (#24) The renderer and the runner publish their files only when complete, so Make must not delete
 # them on an error: .DELETE_ON_ERROR removed the previous index.pdf when a render failed.
-.PRECIOUS: $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf $(EXECUTED)
-$(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
-	@echo "== rendering $(REPORT_DIR)"
+# The article and its supplement, each as HTML and PDF, rendered together (Quarto when on PATH, else
+# pandoc + Typst) from a staged copy of report/ with $(RESULTS) inside it as results/.
+REPORT_OUTPUTS := $(foreach doc,index supplement,$(REPORT_DIR)/_output/$(doc).html $(REPORT_DIR)/_output/$(doc).pdf)
+.PRECIOUS: $(REPORT_OUTPUTS) $(EXECUTED)
+$(REPORT_OUTPUTS) &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
+	@echo "== rendering $(REPORT_DIR)$(if $(shell command -v quarto),  (Quarto $(shell quarto --version)),  (pandoc + Typst))"
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
-	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
+	@echo "== report: $(REPORT_DIR)/_output/index.html, index.pdf, supplement.html and supplement.pdf"
 	@echo "== to check that a fresh build reproduces the recorded numbers (expected/numbers.yaml): make verify"
 
 .PHONY: sections

@@ -120,8 +120,10 @@ if not reproduction:
     display(comp)
 
 # %%
-res.markdown("scorecard-section", scorecard.section_markdown(reproduction))
-res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction))
+part = lambda name: (res.dir / f"{name}.md").read_text(encoding="utf-8") if (res.dir / f"{name}.md").exists() else ""  # noqa: E731
+res.markdown("scorecard-section", scorecard.section_markdown(reproduction, part("scorecard-text"),
+                                                             part("tbl-scorecard-summary")))
+res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction, part("tbl-scorecard"), part("tbl-misses")))
 
 # %%
 res.write()

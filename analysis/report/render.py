@@ -1,27 +1,34 @@
-"""Render the Quarto manuscript in ``report/`` to HTML and PDF.
+"""Render the Quarto project in ``report/`` (the article and its supplement) to HTML and PDF.
 
-With Quarto on ``PATH`` this runs ``quarto render``. Without it, the pandoc engine
-gives the same manuscript from PyPI tools only:
+One function per step, run in this order by :func:`render`:
 
-1. Python expands the Quarto-only shortcodes: ``{{< var a.b.c >}}`` (from
-   ``_variables.yml``; a missing key is an error, not Quarto's warning),
-   ``{{< include file.md >}}`` (recursively) and ``{{< pagebreak >}}``.
-2. pandoc (from ``pypandoc-binary``) runs ``render_assets/manuscript.lua``, which
-   numbers sections, figures and tables, resolves ``@fig-``/``@tbl-``/``@sec-``
-   cross-references and styles callouts, then ``--citeproc`` with a numeric
-   (Vancouver-like) CSL, and writes a self-contained HTML file and Typst source.
-3. ``typst.compile`` turns the Typst source into the PDF, with the creation date
-   taken from the front matter ``date`` so the output does not depend on "now".
+1. :func:`load_project` reads ``_quarto.yml``: the documents (``project: render``; the
+   article ``index.qmd`` first, then the supplement) and the output folder.
+2. :func:`stage_project` copies the sources, the results folder (as ``results/``, so figures
+   and included files lie inside the project root, as Quarto's Typst ``--root`` requires) and
+   the shared render assets (as ``_render/``) into a temporary folder, and writes there the
+   cross-document variables ``supp.*`` (:func:`supplement_labels`) and the supplement's
+   "S" numbering. Nothing is written into ``report/`` but the published files.
+3. The engine renders the staged copy:
 
-Both engines build into a temporary folder; the files are moved into the output
-folder only when HTML and PDF both succeeded, so a failed render leaves the
-previous ``_output/`` untouched.
+   * ``quarto``: ``quarto render`` (Quarto on ``PATH``);
+   * ``pandoc`` (no Quarto): Python expands the shortcodes Quarto would (``{{< var >}}``,
+     ``{{< include >}}`` resolved as Quarto does, relative to the main document, and
+     ``{{< pagebreak >}}``); the pandoc shipped with ``pypandoc-binary`` (resolved once by
+     :func:`resolve_pandoc`, never a ``pandoc`` on ``PATH``) runs ``manuscript.lua`` (numbering,
+     cross-references, callouts) and ``shared.lua`` (also used by Quarto), with ``--citeproc``,
+     and writes HTML and Typst; ``typst.compile`` makes the PDF, with root the staged project
+     and the creation date taken from the front matter ``date``.
+4. :func:`_publish` moves the files (``<doc>.html`` and ``<doc>.pdf`` of each document) into
+   the output folder only when every one was built, so a failed render leaves the previous
+   ``_output/`` untouched.
 
 Examples
 --------
 >>> from analysis.report.render import render                      # doctest: +SKIP
 >>> render(Path("report"))                                  # doctest: +SKIP
-{'html': PosixPath('report/_output/index.html'), 'pdf': PosixPath('report/_output/index.pdf')}
+{'html': PosixPath('report/_output/index.html'), 'pdf': PosixPath('report/_output/index.pdf'),
+ 'supplement.html': ..., 'supplement.pdf': ...}
 
 From the shell::
 
@@ -48,13 +55,27 @@ import yaml
 
 ASSETS_DIR = Path(__file__).resolve().with_name("render_assets")
 LUA_FILTER = ASSETS_DIR / "manuscript.lua"
+SHARED_FILTER = ASSETS_DIR / "shared.lua"
 HTML_TEMPLATE = ASSETS_DIR / "manuscript.html"
 HTML_CSS = ASSETS_DIR / "manuscript.css"
 TYPST_TEMPLATE = ASSETS_DIR / "manuscript.typ"
 DEFAULT_CSL = ASSETS_DIR / "vancouver-numeric.csl"
+#: Render assets both engines use, copied into the staged project as ``_render/<name>``.
+STAGED_ASSETS = ("shared.lua", "layout.typ")
+STAGED_ASSETS_DIR = "_render"
+#: The results folder's name inside the staged project (include paths: ``results/<section>/...``).
+STAGED_RESULTS = "results"
 
 ENGINES = ("auto", "quarto", "pandoc")
 MAX_INCLUDE_DEPTH = 10
+#: Oldest pandoc (typst writer with figures, --embed-resources) and Typst (layout.typ) that work.
+MIN_PANDOC = (3, 2)
+MIN_TYPST = (0, 13)
+#: What a supplement's tables and figures are called in the article (``{{< var supp.<label> >}}``).
+SUPP_PREFIX = "S"
+SUPP_WORDS = {"tbl": "Supplementary Table", "fig": "Supplementary Figure"}
+#: Entries of the project folder never staged (build products, Quarto's own folders).
+NOT_STAGED = {"_output", ".quarto", "_freeze", "render.log", STAGED_ASSETS_DIR, STAGED_RESULTS}
 
 #: ``{{< name args >}}`` (Quarto shortcode)
 SHORTCODE = re.compile(r"\{\{<\s*(?P<name>[A-Za-z][\w-]*)(?P<args>.*?)>\}\}", re.S)
@@ -65,6 +86,8 @@ UNRESOLVED = re.compile(
     r"|\?var:[\w.-]+"                                    # Quarto's missing {{< var >}}
 )
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+#: A figure or table label where it is defined: ``{#fig-x ...}``, ``: caption {#tbl-x}``, ``::: {#fig-x}``.
+LABEL_DEF = re.compile(r"\{#(?P<label>(?P<kind>fig|tbl)-[A-Za-z0-9_-]+)")
 #: Keys of _quarto.yml that configure the project rather than the document.
 PROJECT_KEYS = {"project", "manuscript", "format", "execute", "website", "book", "filters", "engine"}
 RELATIVE_FILE_KEYS = ("bibliography", "csl")
@@ -76,38 +99,60 @@ class RenderError(RuntimeError):
 
 @dataclass(frozen=True)
 class Project:
-    """A Quarto manuscript project: its folder, article and output folder."""
+    """A Quarto project of documents (article first), its output folder and results folder."""
 
     dir: Path
-    article: Path
+    documents: tuple[Path, ...]
     output_dir: Path
     config: dict
+    results_dir: Path | None = None
+
+    @property
+    def article(self) -> Path:
+        return self.documents[0]
 
     @property
     def stem(self) -> str:
         return self.article.stem
 
+    def staged(self, stage: Path) -> "Project":
+        """The same project, read from its staged copy."""
+        return Project(stage, tuple(stage / d.name for d in self.documents), self.output_dir,
+                       self.config, stage / STAGED_RESULTS)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An external program the pandoc engine runs, with its version."""
+
+    path: str
+    version: tuple[int, ...]
+
 
 # ----------------------------------------------------------------------------- API
-def render(project_dir: Path | str, *, engine: str = "auto",
-           output_dir: Path | str | None = None) -> dict[str, Path]:
-    """Render the manuscript project to HTML and PDF.
+def render(project_dir: Path | str, *, engine: str = "auto", output_dir: Path | str | None = None,
+           results_dir: Path | str | None = None) -> dict[str, Path]:
+    """Render every document of the project to HTML and PDF.
 
     Parameters
     ----------
     project_dir
-        Folder holding ``_quarto.yml`` (``project: type: manuscript``).
+        Folder holding ``_quarto.yml``.
     engine
         ``"quarto"``, ``"pandoc"`` (pandoc + Typst from PyPI) or ``"auto"``:
         Quarto when ``quarto`` is on ``PATH``, else pandoc.
     output_dir
         Where to put the files; default the project's ``output-dir``
         (``_output``), relative to the project folder.
+    results_dir
+        The results folder the documents include from (``results/...``); default
+        ``<project_dir>/../results``.
 
     Returns
     -------
     dict
-        ``{"html": path, "pdf": path}`` of the published files.
+        ``{"html": ..., "pdf": ...}`` of the article and ``{"<doc>.html": ..., "<doc>.pdf": ...}``
+        of every other document (the supplement), as published.
 
     Raises
     ------
@@ -117,30 +162,54 @@ def render(project_dir: Path | str, *, engine: str = "auto",
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-    project = load_project(project_dir, output_dir)
+    project = load_project(project_dir, output_dir, results_dir)
     if engine == "auto":
         engine = "quarto" if shutil.which("quarto") else "pandoc"
-    build = _render_quarto if engine == "quarto" else _render_pandoc
+    if engine == "quarto":
+        quarto = shutil.which("quarto")
+        if quarto is None:
+            raise RenderError("engine 'quarto' asked for, but quarto is not on PATH")
+        build, tools = _render_quarto, {"quarto": quarto}
+    else:  # resolved here, once, before any thread starts
+        build, tools = _render_pandoc, {"pandoc": resolve_pandoc(), "typst": check_typst()}
     # Build next to the project (same file system, so the final moves are renames).
     with tempfile.TemporaryDirectory(prefix=".render-", dir=project.dir) as tmp:
-        built = build(project, Path(tmp))
-        return _publish(built, Path(tmp) / "out", project.output_dir)
+        staged = stage_project(project, Path(tmp) / "src")
+        out = Path(tmp) / "out"
+        out.mkdir()
+        built = build(staged, out, tools)
+        return _publish(built, out, project.output_dir)
 
 
-def load_project(project_dir: Path | str, output_dir: Path | str | None = None) -> Project:
-    """Read ``_quarto.yml`` and locate the article and the output folder."""
+def load_project(project_dir: Path | str, output_dir: Path | str | None = None,
+                 results_dir: Path | str | None = None) -> Project:
+    """Read ``_quarto.yml``: the documents (``project: render``, else the manuscript article),
+    the output folder and the results folder."""
     pdir = Path(project_dir).resolve()
     cfg_file = pdir / "_quarto.yml"
     if not cfg_file.is_file():
         raise RenderError(f"{cfg_file}: not found (is {project_dir} a Quarto project?)")
     config = _read_yaml(cfg_file)
-    article = (config.get("manuscript") or {}).get("article", "index.qmd")
-    article_path = pdir / article
-    if not article_path.is_file():
-        raise RenderError(f"{cfg_file}: manuscript article {article!r} not found")
+    listed = (config.get("project") or {}).get("render")
+    if listed:
+        names = [str(n) for n in (listed if isinstance(listed, list) else [listed])]
+    else:
+        names = [(config.get("manuscript") or {}).get("article", "index.qmd")]
+    documents = []
+    for name in names:
+        if any(c in name for c in "*?[") or "/" in name:
+            raise RenderError(f"{cfg_file}: project.render lists {name!r}; list the documents by file "
+                              "name (no folders or patterns)")
+        if not (pdir / name).is_file():
+            raise RenderError(f"{cfg_file}: document {name!r} not found")
+        documents.append(pdir / name)
+    # the article first (index.qmd when it is listed), then the others in the listed order
+    documents.sort(key=lambda d: d.name != "index.qmd")
     if output_dir is None:
         output_dir = pdir / ((config.get("project") or {}).get("output-dir") or "_output")
-    return Project(dir=pdir, article=article_path, output_dir=Path(output_dir).resolve(), config=config)
+    results = Path(results_dir) if results_dir is not None else pdir.parent / "results"
+    return Project(dir=pdir, documents=tuple(documents), output_dir=Path(output_dir).resolve(),
+                   config=config, results_dir=results.resolve() if results.is_dir() else None)
 
 
 def find_unresolved(text: str) -> list[str]:
@@ -182,6 +251,147 @@ def check_results_consistent(results_dir: Path | str) -> dict[str, str]:
     return dict(next(iter(by_inputs), ()))
 
 
+# ----------------------------------------------------------------------- the tools
+def _version(text: str) -> tuple[int, ...]:
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(x) for x in m.groups() if x is not None) if m else ()
+
+
+def resolve_pandoc() -> Tool:
+    """The pandoc of ``pypandoc-binary`` (or ``$PYPANDOC_PANDOC``), never a ``pandoc`` on ``PATH``,
+    with its version; :class:`RenderError` if it is missing or older than :data:`MIN_PANDOC`."""
+    chosen = os.environ.get("PYPANDOC_PANDOC")
+    if chosen:
+        where = "PYPANDOC_PANDOC"
+    else:
+        import importlib.util
+
+        spec = importlib.util.find_spec("pypandoc")
+        if spec is None or spec.origin is None:
+            raise RenderError("the pandoc engine needs pypandoc-binary (pip install -r requirements.lock), "
+                              "or PYPANDOC_PANDOC naming a pandoc >= " + ".".join(map(str, MIN_PANDOC)))
+        chosen = str(Path(spec.origin).parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc"))
+        where = "pypandoc-binary"
+    try:
+        proc = subprocess.run([chosen, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"cannot run the pandoc of {where} ({chosen}): {exc}; install pypandoc-binary "
+                          "(pip install -r requirements.lock) or set PYPANDOC_PANDOC") from None
+    version = _version(proc.stdout.splitlines()[0] if proc.stdout else "")
+    if proc.returncode != 0 or version < MIN_PANDOC:
+        shown = ".".join(map(str, version)) or "of unknown version"
+        raise RenderError(f"pandoc {shown} ({chosen}, from {where}) is too old: the pandoc engine needs pandoc "
+                          f">= {'.'.join(map(str, MIN_PANDOC))} (pypandoc-binary 1.17 ships 3.9)")
+    return Tool(chosen, version)
+
+
+def check_typst() -> Tool:
+    """The ``typst`` Python package and its Typst version; :class:`RenderError` if it is
+    missing or older than :data:`MIN_TYPST`."""
+    from importlib import metadata
+
+    try:
+        version = _version(metadata.version("typst"))
+    except metadata.PackageNotFoundError:
+        raise RenderError("the pandoc engine needs the typst package (pip install -r requirements.lock)") from None
+    if version[:2] < MIN_TYPST:
+        raise RenderError(f"typst {'.'.join(map(str, version))} is too old: the pandoc engine needs typst "
+                          f">= {'.'.join(map(str, MIN_TYPST))} (pip install -r requirements.lock)")
+    return Tool("typst (Python package)", version)
+
+
+# ----------------------------------------------------------------------- staging
+def stage_project(project: Project, stage: Path) -> Project:
+    """Copy the project into ``stage`` as both engines read it, and return the staged project.
+
+    ``stage`` gets the project's sources (not its build products), the results folder as
+    ``results/`` and the shared render assets as ``_render/``; its ``_variables.yml`` gets the
+    cross-document variables ``supp.<label>`` ("Supplementary Table S1", ...) and every
+    document but the article gets "S" numbering (``crossref: tbl-labels/fig-labels`` for
+    Quarto's HTML and the pandoc engine, Typst numbering "S1" for Quarto's PDF).
+    """
+    stage.mkdir(parents=True)
+    for entry in sorted(project.dir.iterdir()):
+        if entry.name in NOT_STAGED or entry.name.startswith(".render-") or entry == project.output_dir:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, stage / entry.name, symlinks=False)
+        else:
+            shutil.copy2(entry, stage / entry.name)
+    if project.results_dir is not None:
+        shutil.copytree(project.results_dir, stage / STAGED_RESULTS, symlinks=False,
+                        ignore=shutil.ignore_patterns("*.ipynb", "*.pkl"))
+    (stage / STAGED_ASSETS_DIR).mkdir()
+    for name in STAGED_ASSETS:
+        shutil.copy2(ASSETS_DIR / name, stage / STAGED_ASSETS_DIR / name)
+    staged = project.staged(stage)
+
+    supp: dict[str, str] = {}
+    for doc in staged.documents[1:]:
+        labels = supplement_labels(expand_includes(doc, stage))
+        supp.update({label: text for label, (_, text) in labels.items()})
+        _number_as_supplement(doc, list((project.config.get("format") or {"html": {}})))
+    if supp:
+        variables = _load_variables(stage)
+        variables["supp"] = supp
+        (stage / "_variables.yml").write_text(
+            yaml.safe_dump(variables, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
+    return staged
+
+
+def supplement_labels(text: str) -> dict[str, tuple[str, str]]:
+    """``{label: (number, text)}`` of a supplement's figures and tables in order of definition,
+    each kind numbered S1, S2, ...: ``{"tbl-audit": ("S1", "Supplementary Table S1")}``.
+
+    >>> supplement_labels(": Audit {#tbl-audit}\\n\\n![Curve](f.svg){#fig-km}\\n\\n: More {#tbl-more}")
+    {'tbl-audit': ('S1', 'Supplementary Table S1'), 'fig-km': ('S1', 'Supplementary Figure S1'), 'tbl-more': ('S2', 'Supplementary Table S2')}
+    """
+    count = {"fig": 0, "tbl": 0}
+    labels: dict[str, tuple[str, str]] = {}
+    for m in LABEL_DEF.finditer(text):
+        if m.group("label") in labels:
+            continue
+        count[m.group("kind")] += 1
+        number = f"{SUPP_PREFIX}{count[m.group('kind')]}"
+        labels[m.group("label")] = (number, f"{SUPP_WORDS[m.group('kind')]} {number}")
+    return labels
+
+
+def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:
+    """Number the staged ``doc``'s figures and tables S1, S2, ... in both engines.
+
+    * Quarto's HTML: ``format: html: crossref:`` with the words "Table S" / "Figure S" and no
+      space before the number (custom float categories for the keys tbl and fig,
+      ``space-before-numbering: false``, Quarto >= 1.4);
+    * Quarto's PDF: Typst's own numbering "S1" for Quarto's figure kinds (a raw Typst block);
+    * the pandoc engine: ``rr-number-prefix: S`` (manuscript.lua).
+    """
+    text = doc.read_text(encoding="utf-8")
+    front, body = split_front_matter(text, doc)
+    words = {"tbl": "Table", "fig": "Figure"}
+    crossref = {f"{kind}-{what}": f"{word} {SUPP_PREFIX}" for kind, word in words.items()
+                for what in ("title", "prefix")}
+    crossref["custom"] = [{"kind": "float", "key": kind, "reference-prefix": f"{word} {SUPP_PREFIX}",
+                           "space-before-numbering": False, **({"caption-location": "top"} if kind == "tbl" else {})}
+                          for kind, word in words.items()]
+    formats = front.setdefault("format", {}) if isinstance(front.get("format", {}), dict) else None
+    if formats is None:
+        raise RenderError(f"{doc.name}: format in the front matter must be a mapping of formats")
+    html = formats.get("html") if isinstance(formats.get("html"), dict) else {}
+    html["crossref"] = {**crossref, **(html.get("crossref") or {})}
+    formats["html"] = html
+    for fmt in project_formats:  # a document's format list replaces the project's: keep them all
+        if formats.get(fmt) in (None, "default"):
+            formats[fmt] = {}
+    front["rr-number-prefix"] = SUPP_PREFIX
+    numbering = ("\n```{=typst}\n"
+                 f'#show figure.where(kind: "quarto-float-tbl"): set figure(numbering: "{SUPP_PREFIX}1")\n'
+                 f'#show figure.where(kind: "quarto-float-fig"): set figure(numbering: "{SUPP_PREFIX}1")\n'
+                 "```\n")
+    doc.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
+                   + "---\n" + numbering + body, encoding="utf-8")
+
+
 # ----------------------------------------------------------------------- publishing
 def _publish(built: dict[str, Path], out_tmp: Path, output_dir: Path) -> dict[str, Path]:
     """Move everything in ``out_tmp`` into ``output_dir`` (renames, file by file)."""
@@ -194,64 +404,113 @@ def _publish(built: dict[str, Path], out_tmp: Path, output_dir: Path) -> dict[st
     return {kind: output_dir / path.name for kind, path in built.items()}
 
 
+def _outputs(project: Project, out: Path) -> dict[str, Path]:
+    """``{"html", "pdf"}`` of the article, ``{"<doc>.html", "<doc>.pdf"}`` of the others."""
+    built = {}
+    for i, doc in enumerate(project.documents):
+        for ext in ("html", "pdf"):
+            built[ext if i == 0 else f"{doc.stem}.{ext}"] = out / f"{doc.stem}.{ext}"
+    return built
+
+
 # ---------------------------------------------------------------------- quarto
-def _render_quarto(project: Project, tmp: Path) -> dict[str, Path]:
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        raise RenderError("engine 'quarto' asked for, but quarto is not on PATH")
-    out = tmp / "out"
-    # --output-dir is taken relative to the project, so pass a relative path.
-    cmd = [quarto, "render", str(project.dir), "--output-dir", os.path.relpath(out, project.dir)]
+def _render_quarto(project: Project, out: Path, tools: dict) -> dict[str, Path]:
+    """``quarto render`` of the staged project; its output folder's files moved to ``out``."""
+    quarto_out = project.dir / "_quarto_out"
+    cmd = [tools["quarto"], "render", str(project.dir), "--output-dir", quarto_out.name]
     proc = subprocess.run(cmd, cwd=project.dir, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RenderError(f"quarto render failed ({proc.returncode}):\n{_tail(proc.stderr or proc.stdout)}")
-    built = {"html": out / f"{project.stem}.html", "pdf": out / f"{project.stem}.pdf"}
-    for kind, path in built.items():
-        if not path.is_file():
-            raise RenderError(f"quarto render did not write the {kind.upper()} file {path.name}")
-    check_no_unresolved(built["html"].read_text(encoding="utf-8"), where=built["html"].name)
+    built = _outputs(project, out)
+    for path in built.values():
+        made = quarto_out / path.name
+        if not made.is_file():
+            raise RenderError(f"quarto render did not write {path.name}")
+        if path.suffix == ".html":
+            check_no_unresolved(made.read_text(encoding="utf-8"), where=path.name)
+        shutil.move(str(made), str(path))
     return built
 
 
 # ---------------------------------------------------------------------- pandoc + Typst
-def _render_pandoc(project: Project, tmp: Path) -> dict[str, Path]:
-    text = expand_shortcodes(project.article, project.dir)
-    front, body = split_front_matter(text, project.article)
-    out = tmp / "out"
-    out.mkdir()
-    source = tmp / f"{project.stem}.md"
+def _render_pandoc(project: Project, out: Path, tools: dict) -> dict[str, Path]:
+    """Every document of the staged project to HTML and PDF with pandoc and Typst."""
+    built = _outputs(project, out)
+    for doc in project.documents:
+        html, pdf = _render_document(project, doc, tools["pandoc"])
+        built_html = out / f"{doc.stem}.html"
+        built_html.write_text(html, encoding="utf-8")
+        (out / f"{doc.stem}.pdf").write_bytes(pdf)
+    return built
+
+
+def _render_document(project: Project, doc: Path, pandoc: Tool) -> tuple[str, bytes]:
+    """HTML text and PDF bytes of one staged document."""
+    text = expand_shortcodes(doc, project.dir)
+    front, body = split_front_matter(text, doc)
+    source = project.dir / f".{doc.stem}.expanded.md"
     source.write_text(body, encoding="utf-8")
 
     html_meta = document_metadata(project, front, "html")
     # HTML and PDF are independent: pandoc makes the HTML (its own process, waited for in a thread)
     # while the Typst source is made and compiled; errors are raised in the order of a serial run
     with ThreadPoolExecutor(max_workers=1) as pool:
-        html_job = pool.submit(_pandoc, project, source, tmp, html_meta, "html")
+        html_job = pool.submit(_pandoc, pandoc, project, doc, source, html_meta, "html")
         try:
             typst_meta = document_metadata(project, front, "typst")
-            typ = _pandoc(project, source, tmp, typst_meta, "typst")
-            check_no_unresolved(typ, where=f"{project.stem}.typ")
-            pdf = _compile_typst(typ, typst_meta)
+            typ = _pandoc(pandoc, project, doc, source, typst_meta, "typst")
+            check_no_unresolved(typ, where=f"{doc.stem}.typ")
+            pdf = _compile_typst(project.dir / f"{doc.stem}.typ", typst_meta)
             typst_error = None
         except RenderError as exc:
             typst_error = exc
         html = html_job.result()
-    check_no_unresolved(html, where=f"{project.stem}.html")
+    check_no_unresolved(html, where=f"{doc.stem}.html")
     if typst_error is not None:
         raise typst_error
+    return html, pdf
 
-    built = {"html": out / f"{project.stem}.html", "pdf": out / f"{project.stem}.pdf"}
-    built["html"].write_text(html, encoding="utf-8")
-    built["pdf"].write_bytes(pdf)
-    return built
+
+def expand_includes(path: Path, root: Path, _depth: int = 0) -> str:
+    """Text of ``path`` with ``{{< include >}}`` expanded as Quarto does (relative to ``root``,
+    the main document's folder, also inside an included file); other shortcodes kept."""
+    text = path.read_text(encoding="utf-8")
+
+    def replace(m: re.Match) -> str:
+        if m.group("name") != "include":
+            return m.group(0)
+        inc = _include_target(m, path, root, text)
+        if _depth >= MAX_INCLUDE_DEPTH:
+            raise RenderError(f"{_rel(path, root)}: includes nested deeper than {MAX_INCLUDE_DEPTH} (a cycle?)")
+        return expand_includes(inc, root, _depth + 1).rstrip("\n")
+
+    return SHORTCODE.sub(replace, text)
+
+
+def _include_target(m: re.Match, path: Path, root: Path, text: str) -> Path:
+    where = f"{_rel(path, root)}:{text.count(chr(10), 0, m.start()) + 1}"
+    try:
+        args = shlex.split(m.group("args"))
+    except ValueError as exc:
+        raise RenderError(f"{where}: cannot parse {m.group(0)}: {exc}") from None
+    if len(args) != 1:
+        raise RenderError(f"{where}: {m.group(0)} needs exactly one file")
+    target = args[0]
+    # Quarto resolves every include relative to the main document (resolvePath in
+    # src/core/handlers/base.ts), also one inside an included file; "/" is the project folder
+    inc = root / target.lstrip("/")
+    if not inc.is_file():
+        raise RenderError(f"{where}: included file not found: {target} (looked for {inc}; include paths "
+                          "are relative to the main document, as in Quarto)")
+    return inc
 
 
 def expand_shortcodes(path: Path, project_dir: Path, variables: dict | None = None,
                       _depth: int = 0) -> str:
     """Text of ``path`` with ``var``, ``include`` and ``pagebreak`` shortcodes expanded.
 
-    Include paths are relative to the including file (so to the project folder for
-    the article), or to the project folder when they start with ``/``.
+    Include paths are relative to the main document's folder ``project_dir``, also in an
+    included file (as Quarto resolves them); a leading ``/`` means the same.
     """
     if variables is None:
         variables = _load_variables(project_dir)
@@ -271,13 +530,7 @@ def expand_shortcodes(path: Path, project_dir: Path, variables: dict | None = No
                 raise RenderError(f"{where(m.start())}: {code} needs exactly one key")
             return _lookup_variable(variables, args[0], project_dir, where(m.start()))
         if name == "include":
-            if len(args) != 1:
-                raise RenderError(f"{where(m.start())}: {code} needs exactly one file")
-            target = args[0]
-            inc = (project_dir / target.lstrip("/")) if target.startswith("/") else (path.parent / target)
-            if not inc.is_file():
-                raise RenderError(f"{where(m.start())}: included file not found: {target} "
-                                  f"(looked for {inc.resolve()})")
+            inc = _include_target(m, path, project_dir, text)
             if _depth >= MAX_INCLUDE_DEPTH:
                 raise RenderError(f"{where(m.start())}: includes nested deeper than "
                                   f"{MAX_INCLUDE_DEPTH} (a cycle?)")
@@ -482,17 +735,18 @@ def _yaml_safe(value: Any) -> Any:
     return value
 
 
-def _pandoc(project: Project, source: Path, tmp: Path, meta: dict, fmt: str) -> str:
-    import pypandoc  # the pandoc binary shipped by pypandoc-binary
-
-    meta_file = tmp / f"metadata-{fmt}.yaml"
+def _pandoc(pandoc: Tool, project: Project, doc: Path, source: Path, meta: dict, fmt: str) -> str:
+    """Run the resolved pandoc (never one on PATH) on the expanded ``source`` of ``doc``."""
+    stem = doc.stem
+    meta_file = project.dir / f".{stem}.metadata-{fmt}.yaml"
     meta_file.write_text(yaml.safe_dump(meta, sort_keys=True, allow_unicode=True), encoding="utf-8")
-    out_file = tmp / f"{project.stem}.{'html' if fmt == 'html' else 'typ'}"
+    out_file = project.dir / f"{stem}.{'html' if fmt == 'html' else 'typ'}"
     cmd = [
-        pypandoc.get_pandoc_path(), str(source),
+        pandoc.path, str(source),
         "--from", "markdown", "--to", fmt, "--standalone",
         "--metadata-file", str(meta_file),
         "--lua-filter", str(LUA_FILTER),
+        "--lua-filter", str(SHARED_FILTER),
         "--resource-path", str(project.dir),
         "--output", str(out_file),
     ]
@@ -501,17 +755,19 @@ def _pandoc(project: Project, source: Path, tmp: Path, meta: dict, fmt: str) -> 
     if fmt == "html":
         cmd += ["--template", str(HTML_TEMPLATE), "--variable", f"rr-css={HTML_CSS}",
                 "--embed-resources", "--mathml"]
+        if meta.get("toc"):
+            cmd += ["--toc", f"--toc-depth={int(meta.get('toc-depth') or 3)}"]
     else:
         cmd += ["--template", str(TYPST_TEMPLATE), "--variable", f"rr-docinfo={_typst_docinfo(meta)}"]
     proc = subprocess.run(cmd, cwd=project.dir, capture_output=True, text=True)
     if proc.returncode != 0:
         message = proc.stderr.split("stack traceback:")[0]  # Lua errors: drop the traceback
-        raise RenderError(f"pandoc ({fmt}) failed for {project.article.name}:\n{_tail(message)}")
+        raise RenderError(f"pandoc ({fmt}) failed for {doc.name}:\n{_tail(message)}")
     problems = [line for line in proc.stderr.splitlines()
                 if re.search(r"Citeproc: citation .* not found|Could not fetch resource|"
                              r"Could not find (?:image|file)|not found", line)]
     if problems:
-        raise RenderError(f"pandoc ({fmt}) for {project.article.name}: " + "; ".join(problems))
+        raise RenderError(f"pandoc ({fmt}) for {doc.name}: " + "; ".join(problems))
     return out_file.read_text(encoding="utf-8")
 
 
@@ -544,16 +800,16 @@ def pdf_timestamp(meta: dict) -> int:
     return int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
 
 
-def _compile_typst(typ: str, meta: dict) -> bytes:
+def _compile_typst(typ_file: Path, meta: dict) -> bytes:
+    """The PDF of ``typ_file``, compiled with the staged project as root (as Quarto's
+    ``--root``), without system fonts so the PDF does not depend on the machine."""
     import typst
 
     try:
-        # Images carry absolute paths (see manuscript.lua), hence root "/".
-        # System fonts are ignored so the PDF does not depend on the machine.
-        return typst.compile(typ.encode("utf-8"), root="/", format="pdf",
+        return typst.compile(str(typ_file), root=str(typ_file.parent), format="pdf",
                              ignore_system_fonts=True, timestamp=pdf_timestamp(meta))
     except Exception as exc:  # typst.TypstError and friends
-        raise RenderError(f"typst failed: {_typst_message(exc, typ)}") from None
+        raise RenderError(f"typst failed: {_typst_message(exc, typ_file.read_text(encoding='utf-8'))}") from None
 
 
 def _typst_message(exc: Exception, typ: str) -> str:
@@ -591,13 +847,14 @@ def _tail(text: str, lines: int = 30) -> str:
 # ----------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.report.render", description=__doc__.split("\n\n")[0])
-    parser.add_argument("project_dir", type=Path, help="Quarto manuscript project (e.g. report)")
+    parser.add_argument("project_dir", type=Path, help="Quarto project (e.g. report)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="quarto, pandoc (+ Typst) or auto (quarto if on PATH; default)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="where to write the files (default: the project's output-dir)")
     parser.add_argument("--results", type=Path, default=None,
-                        help="results folder whose sections must all come from the same input files")
+                        help="the results folder the documents include from (staged as results/; its sections "
+                             "must all come from the same input files; default PROJECT_DIR/../results)")
     parser.add_argument("--log", type=Path, default=None,
                         help="where to write the traceback of an unexpected error (default: "
                              "PROJECT_DIR/render.log)")
@@ -605,7 +862,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.results is not None:
             check_results_consistent(args.results)
-        outputs = render(args.project_dir, engine=args.engine, output_dir=args.output_dir)
+        outputs = render(args.project_dir, engine=args.engine, output_dir=args.output_dir,
+                         results_dir=args.results)
     except RenderError as exc:
         print(f"render failed: {exc}", file=sys.stderr)
         return 1

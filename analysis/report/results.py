@@ -251,7 +251,7 @@ class Results:
             raise ValueError("figure labels start with 'fig-'")
         with plt.rc_context({"svg.hashsalt": "analysis", "svg.fonttype": "path"}):
             fig.savefig(self.dir / f"{label}.svg", format="svg", metadata={"Date": None}, bbox_inches="tight")
-        md = (f'![{caption}](../results/{self.section}/{label}.svg){{#{label} '
+        md = (f'![{caption}](results/{self.section}/{label}.svg){{#{label} '
               f'fig-alt="{alt.replace(chr(34), chr(39))}" width="{width}"}}\n')
         (self.dir / f"{label}.md").write_text(md, encoding="utf-8")
         self.files += [f"{label}.svg", f"{label}.md"]

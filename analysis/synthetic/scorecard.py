@@ -378,12 +378,13 @@ def comparison_sentence(paper_n: int) -> str:
             "beside the published ones, estimate by estimate, without scoring them as a reproduction.")
 
 
-def section_markdown(reproduction: bool) -> str:
-    """The scorecard section's heading and includes: the reproduction scorecard (shipped synthetic cohort) or
-    the comparison with the published study (any other cohort)."""
+def section_markdown(reproduction: bool, text: str = "", summary: str = "") -> str:
+    """The scorecard section's heading and content: the reproduction scorecard (shipped synthetic cohort) or
+    the comparison with the published study (any other cohort). ``text`` and ``summary`` (the markdown of
+    ``scorecard-text`` and ``tbl-scorecard-summary``) are written in, not included: an include inside an
+    included file resolves differently in Quarto (relative to the main document) and elsewhere."""
     title = "Reproduction of the published results" if reproduction else "Comparison with the published study"
-    return (f"### {title} {{#sec-scorecard}}\n\n{{{{< include scorecard-text.md >}}}}\n\n"
-            "{{< include tbl-scorecard-summary.md >}}\n")
+    return f"### {title} {{#sec-scorecard}}\n\n{text.strip()}\n\n{summary.strip()}\n"
 
 
 _MISSES_INTRO = (
@@ -395,11 +396,11 @@ _MISSES_INTRO = (
     "the audit's finding.")
 
 
-def appendix_markdown(reproduction: bool) -> str:
+def appendix_markdown(reproduction: bool, card: str = "", misses: str = "") -> str:
     """The appendix subsections after the audit: the misses and the number-by-number scorecard (reproduction),
-    or the number-by-number comparison."""
+    or the number-by-number comparison; ``card`` and ``misses`` are the markdown of ``tbl-scorecard`` and
+    ``tbl-misses``, written in (no nested includes)."""
     if reproduction:
         return ("### Numbers not reproduced exactly, and why\n\n" + _MISSES_INTRO
-                + "\n\n{{< include tbl-misses.md >}}\n\n### Reproduction scorecard, number by number\n\n"
-                "{{< include tbl-scorecard.md >}}\n")
-    return "### The published estimates beside this cohort's\n\n{{< include tbl-scorecard.md >}}\n"
+                + f"\n\n{misses.strip()}\n\n### Reproduction scorecard, number by number\n\n{card.strip()}\n")
+    return f"### The published estimates beside this cohort's\n\n{card.strip()}\n"

@@ -2,7 +2,7 @@
 
 The fixture (tests/fixtures/render/) has the shape of report/: _quarto.yml,
 _variables.yml, references.bib and index.qmd in report/, and the included tables
-and figures (one SVG and one PNG made by matplotlib) in sections/.
+and figures (one SVG and one PNG made by matplotlib) in results/ (staged inside the project as results/, as the render step does).
 """
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_missing_variable_fails_naming_key_and_file_and_keeps_output(project):
 
 
 def test_missing_variable_in_included_file_names_that_file(project):
-    table = project.parent / "sections" / "03-survival" / "tbl-landmarks.md"
+    table = project.parent / "results" / "03-survival" / "tbl-landmarks.md"
     _edit(table, "survival.os.ci", "survival.os.cl")
     with pytest.raises(RenderError, match=r"tbl-landmarks\.md:\d+.*survival\.os\.cl"):
         render(project, engine="pandoc")

@@ -152,4 +152,17 @@ def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_wit
     assert "(`x`, 48 patients) is not the cohort of the published study (68 patients)" in words
     assert section_markdown(False).startswith("### Comparison with the published study {#sec-scorecard}")
     assert section_markdown(True).startswith("### Reproduction of the published results {#sec-scorecard}")
-    assert "tbl-misses" not in appendix_markdown(False) and "tbl-misses" in appendix_markdown(True)
+    assert "misses table" not in appendix_markdown(False, "card", "misses table")
+    assert "misses table" in appendix_markdown(True, "card", "misses table")
+
+
+def test_scorecard_section_and_appendix_include_no_other_file():
+    """Quarto resolves an include inside an included file relative to the main document, not to the
+    including file: the scorecard snippets carry their parts written in, never {{< include >}}."""
+    from analysis.synthetic.scorecard import appendix_markdown, section_markdown
+
+    for reproduction in (True, False):
+        section = section_markdown(reproduction, "The text.", ": Summary {#tbl-scorecard-summary}")
+        appendix = appendix_markdown(reproduction, ": Card {#tbl-scorecard}", ": Misses {#tbl-misses}")
+        assert "{{<" not in section + appendix
+        assert "The text." in section and "{#tbl-scorecard-summary}" in section and "{#tbl-scorecard}" in appendix

@@ -7,12 +7,14 @@ manuscript.lua: the Quarto features the pandoc engine of analysis.render needs.
   * cross-refs @fig-x, @tbl-x, @sec-x -> "Figure N" / "Table N" / "Section N",
                linked to the anchor; -@fig-x gives the bare number; an unknown
                label gives "?@fig-x" (as Quarto does; analysis.render fails on it)
-  * figures    fig-alt -> alt text; every image file must exist; for Typst the
-               path becomes absolute (the PDF is compiled with root "/")
+  * figures    fig-alt -> alt text; every image file must exist (paths relative to
+               the staged project, which is also Typst's root, as in Quarto)
+  * supplement rr-number-prefix: S numbers figures and tables S1, S2, ...
 
 Runs before --citeproc, so citeproc only sees real bibliography keys.
 Metadata read (set by analysis.render): rr-project-dir, rr-number-sections,
-crossref.{fig,tbl,sec}-prefix, crossref.{fig,tbl}-title, crossref.title-delim.
+crossref.{fig,tbl,sec}-prefix, crossref.{fig,tbl}-title, crossref.title-delim,
+rr-number-prefix.
 ]]
 
 local stringify = pandoc.utils.stringify
@@ -24,6 +26,7 @@ local words = {
   fig_title = "Figure", tbl_title = "Table", delim = ":",
 }
 local labels = {}      -- id -> { prefix = "Figure", number = "3" }
+local number_prefix = "" -- before every figure and table number (rr-number-prefix: "S" in a supplement)
 local missing = {}     -- image files that do not exist
 
 local CALLOUT_TITLES = {
@@ -67,6 +70,11 @@ local function read_meta(meta)
                               tbl_title = "tbl-title", delim = "title-delim" }) do
       if cr[field] ~= nil then words[key] = stringify(cr[field]) end
     end
+  end
+  -- a supplement (analysis.report.render stages it so): "Table S1", "Figure S1"
+  if meta["rr-number-prefix"] then
+    number_prefix = stringify(meta["rr-number-prefix"])
+    words.fig_prefix, words.fig_title, words.tbl_prefix, words.tbl_title = "Figure", "Figure", "Table", "Table"
   end
 end
 
@@ -157,10 +165,13 @@ local function fix_image(img)
   local path = src:sub(1, 1) == "/" and src or normalize(project_dir .. "/" .. src)
   if not file_exists(path) then
     missing[#missing + 1] = src
-  elseif is_typst() then
-    img.src = path
   end
   return img
+end
+
+-- the n-th number of a kind (with the supplement's prefix: S1, S2, ...)
+local function nth(kind, n)
+  return number_prefix .. tostring(n)
 end
 
 local function Number(doc)
@@ -177,7 +188,7 @@ local function Number(doc)
   local function label_figure(fig)
     if not fig.identifier:match("^fig%-") then return nil end
     count.fig = count.fig + 1
-    local n = tostring(count.fig)
+    local n = nth("fig", count.fig)
     labels[fig.identifier] = { prefix = words.fig_prefix, number = n }
     fig.caption.long = prefix_caption(fig.caption.long, words.fig_title .. " " .. n .. words.delim)
     return fig
@@ -201,7 +212,7 @@ local function Number(doc)
     end
     if not tbl.identifier:match("^tbl%-") then return tbl end
     count.tbl = count.tbl + 1
-    local n = tostring(count.tbl)
+    local n = nth("tbl", count.tbl)
     labels[tbl.identifier] = { prefix = words.tbl_prefix, number = n }
     tbl.caption.long = prefix_caption(tbl.caption.long, words.tbl_title .. " " .. n .. words.delim)
     return tbl
@@ -279,9 +290,32 @@ local function TableWrap(tbl)
   if is_html() then return pandoc.Div({ tbl }, pandoc.Attr("", { "table-wrap" })) end
 end
 
+-- HTML: sections of class .appendix move to the end, after the references, as Quarto's HTML
+-- does (its PDF keeps the order of the source, and so does ours); numbers stay as numbered
+local function MoveAppendix(doc)
+  if not is_html() then return nil end
+  local kept, moved = pandoc.Blocks({}), pandoc.Blocks({})
+  local level = nil  -- level of the appendix header being moved, while inside one
+  for _, block in ipairs(doc.blocks) do
+    if block.t == "Header" then
+      if block.classes:includes("appendix") then
+        level = block.level
+      elseif level and block.level <= level then
+        level = nil
+      end
+    end
+    if level then moved:insert(block) else kept:insert(block) end
+  end
+  if #moved == 0 then return nil end
+  kept:extend(moved)
+  doc.blocks = kept
+  return doc
+end
+
 return {
   { Meta = read_meta },
   { Div = Callout },
   { Pandoc = Number },
   { Cite = Cite, Table = TableWrap },
+  { Pandoc = MoveAppendix },
 }
