@@ -363,7 +363,7 @@ def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:
     * Quarto's HTML: ``format: html: crossref:`` with the words "Table S" / "Figure S" and no
       space before the number (custom float categories for the keys tbl and fig,
       ``space-before-numbering: false``, Quarto >= 1.4);
-    * Quarto's PDF: Typst's own numbering "S1" for Quarto's figure kinds (a raw Typst block);
+    * Quarto's PDF: Typst's own numbering S1, S2, ... for Quarto's figure kinds (a raw Typst block);
     * the pandoc engine: ``rr-number-prefix: S`` (manuscript.lua).
     """
     text = doc.read_text(encoding="utf-8")
@@ -384,10 +384,11 @@ def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:
         if formats.get(fmt) in (None, "default"):
             formats[fmt] = {}
     front["rr-number-prefix"] = SUPP_PREFIX
+    # a numbering function, not the pattern "S1": Typst drops a pattern's prefix in references
     numbering = ("\n```{=typst}\n"
-                 f'#show figure.where(kind: "quarto-float-tbl"): set figure(numbering: "{SUPP_PREFIX}1")\n'
-                 f'#show figure.where(kind: "quarto-float-fig"): set figure(numbering: "{SUPP_PREFIX}1")\n'
-                 "```\n")
+                 + "".join(f'#show figure.where(kind: "quarto-float-{k}"): set figure(numbering: n => "{SUPP_PREFIX}" + str(n))\n'
+                           for k in ("tbl", "fig"))
+                 + "```\n")
     doc.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
                    + "---\n" + numbering + body, encoding="utf-8")
 

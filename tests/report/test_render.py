@@ -7,6 +7,7 @@ and figures (one SVG and one PNG made by matplotlib) in results/ (staged inside 
 from __future__ import annotations
 
 import html as html_lib
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 from analysis.report import render as rr
 from analysis.paths import TESTS_DIR
 from analysis.report.render import RenderError, check_no_unresolved, render
+
+import pdf_checks  # tests/report/pdf_checks.py
 
 FIXTURE = TESTS_DIR / "fixtures" / "render"
 NBSP = "\u00a0"
@@ -47,12 +50,25 @@ def rendered(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- outputs
-def test_render_writes_html_and_pdf_into_output_dir(rendered):
+def test_render_writes_html_and_pdf_of_article_and_supplement_into_output_dir(rendered):
     project, outputs = rendered
-    assert outputs == {"html": project / "_output" / "index.html", "pdf": project / "_output" / "index.pdf"}
+    out = project / "_output"
+    assert outputs == {"html": out / "index.html", "pdf": out / "index.pdf",
+                       "supplement.html": out / "supplement.html", "supplement.pdf": out / "supplement.pdf"}
     assert outputs["pdf"].read_bytes().startswith(b"%PDF")
-    assert sorted(p.name for p in (project / "_output").iterdir()) == ["index.html", "index.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "index.pdf", "supplement.html", "supplement.pdf"]
     assert not list(project.glob(".render-*")), "temporary build folder left behind"
+
+
+def test_render_writes_nothing_into_the_project_but_its_output(tmp_path):
+    """Both engines render a staged copy (report/ + results/ + _render/): nothing else appears in
+    the project folder or next to it (Quarto would leave .quarto/, .gitignore and index.typ)."""
+    project = _copy_fixture(tmp_path / "fx")
+    listing = lambda: sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")  # noqa: E731
+                             if "_output" not in p.parts)
+    before = listing()
+    render(project, engine="pandoc")
+    assert listing() == before
 
 
 def test_html_has_numbers_crossrefs_citations_and_no_shortcodes(rendered):
@@ -91,7 +107,7 @@ def test_html_is_self_contained(rendered):
     html = outputs["html"].read_text(encoding="utf-8")
     assert "data:image/png;base64," in html
     assert "data:image/svg+xml;base64," in html or "<svg" in html
-    assert not re.search(r'(?:src|href)="(?!#|data:|mailto:|https?:)', html), "link to an external file"
+    assert not re.search(r'(?:src|href)="(?!#|data:|mailto:|https?:|supplement\.html#)', html), "link to an external file"
     assert "<style" in html and "border-top" in html  # the manuscript CSS is embedded
     assert 'alt="Kaplan–Meier curve of overall survival"' in html  # fig-alt
 
@@ -176,6 +192,20 @@ def test_render_errors_are_clear_and_keep_output(project, old, new, expected):
     assert _snapshot(project / "_output") == before
 
 
+def test_includes_resolve_relative_to_the_main_document_as_in_quarto(project):
+    """Quarto resolves an include inside an included file relative to the main document (resolvePath
+    in src/core/handlers/base.ts), not to the including file; the pandoc engine does the same."""
+    section = project.parent / "results" / "03-survival"
+    (section / "nested.md").write_text("{{< include results/03-survival/tbl-landmarks.md >}}\n", encoding="utf-8")
+    _edit(project / "index.qmd", "{{< include results/03-survival/tbl-landmarks.md >}}",
+          "{{< include results/03-survival/nested.md >}}")
+    assert "Kaplan–Meier landmark" in render(project, engine="pandoc")["html"].read_text(encoding="utf-8")
+    (section / "nested.md").write_text("{{< include tbl-landmarks.md >}}\n", encoding="utf-8")  # relative to itself
+    with pytest.raises(RenderError, match=r"nested\.md:1: included file not found: tbl-landmarks\.md .*relative "
+                                          r"to the main document"):
+        render(project, engine="pandoc")
+
+
 def test_cli_exits_nonzero_with_message_on_stderr(project, capsys):
     _edit(project / "index.qmd", "{{< var cohort.n >}} patients", "{{< var cohort.size >}} patients")
     assert rr.main([str(project), "--engine", "pandoc"]) == 1
@@ -231,7 +261,6 @@ def test_lua_filter_keeps_set_column_widths_and_sizes_the_others_to_content(tmp_
     """A wide pipe table keeps the relative widths its dashes set on purpose (markdown_table widths);
     with equal dashes the writer sizes the columns to their content."""
     import pandas as pd
-    import pypandoc
 
     from analysis.report.results import markdown_table
 
@@ -239,7 +268,133 @@ def test_lua_filter_keeps_set_column_widths_and_sizes_the_others_to_content(tmp_
     src = tmp_path / "t.md"
     src.write_text(markdown_table(df, "Set.", "tbl-a", widths=(7, 4)) + "\n" + markdown_table(df, "Equal.", "tbl-b"),
                    encoding="utf-8")
-    typ = subprocess.run([pypandoc.get_pandoc_path(), str(src), "--to", "typst", "--lua-filter", str(rr.LUA_FILTER)],
+    typ = subprocess.run([rr.resolve_pandoc().path, str(src), "--to", "typst", "--lua-filter", str(rr.LUA_FILTER)],
                          capture_output=True, text=True, check=True).stdout
     # (3·7 + 1) : (3·4 + 1) dashes and colons
     assert re.findall(r"columns: ([^\n]*),", typ) == ["(62.86%, 37.14%)", "2"]
+
+
+# --------------------------------------------------------------------------- the supplement
+def test_supplement_numbers_its_tables_and_figures_S1_and_the_article_cites_them(rendered):
+    _, outputs = rendered
+    supp = _text(outputs["supplement.html"].read_text(encoding="utf-8"))
+    assert "Table S1: Every published number" in supp and "Figure S1: Kaplan–Meier estimate" in supp
+    assert "The scorecard of Table S1 runs over more than one page; Figure S1 repeats" in supp
+    article = re.sub(r"\s+", " ", outputs["html"].read_text(encoding="utf-8"))
+    assert '<a href="supplement.html#tbl-long">Supplementary Table S1</a>' in article
+    assert '<a href="supplement.html#fig-supp-km">Supplementary Figure S1</a>' in article
+    if shutil.which("pdftotext"):
+        assert "Table S1: Every published number" in _pdf_text(outputs["supplement.pdf"])
+        assert "Supplementary Table S1" in _pdf_text(outputs["pdf"])
+
+
+def test_supplement_labels_are_numbered_in_order_of_definition():
+    labels = rr.supplement_labels("![A](a.svg){#fig-a}\n\n: T {#tbl-t}\n\n::: {#fig-b}\n![B](b.svg)\n\nB\n:::\n"
+                                  "\nSee @tbl-t.\n\n: U {#tbl-u}\n")
+    assert labels == {"fig-a": ("S1", "Supplementary Figure S1"), "tbl-t": ("S1", "Supplementary Table S1"),
+                      "fig-b": ("S2", "Supplementary Figure S2"), "tbl-u": ("S2", "Supplementary Table S2")}
+
+
+def test_links_to_the_supplement_open_its_pdf_from_the_pdf(rendered):
+    _, outputs = rendered
+    pdf = outputs["pdf"].read_bytes()
+    assert b"supplement.pdf#tbl-long" in pdf and b"supplement.html" not in pdf
+
+
+# --------------------------------------------------------------------------- PDF layout
+needs_poppler = pytest.mark.skipif(not pdf_checks.has_poppler(), reason="pdftotext/pdftoppm (poppler-utils) not installed")
+
+
+@needs_poppler
+def test_long_table_continues_on_the_next_page_without_overprinted_rows(rendered):
+    _, outputs = rendered
+    rows = pdf_checks.numbered_rows(outputs["supplement.pdf"], "number")
+    assert sorted(rows) == list(range(1, 91)) and all(len(w) == 1 for w in rows.values())
+    pages = sorted({where[0][0] for where in rows.values()})
+    assert len(pages) >= 2, "the long table was not continued on the next page"
+    assert pdf_checks.overprinted(rows) == []
+    text = _pdf_text(outputs["supplement.pdf"])
+    assert text.index("Table S1: Every published number") < text.index("number 001")  # caption above its rows
+    assert text.index("number 090") < text.index("Off: the reproduction prints differently")  # note under them
+
+
+def test_pdf_figures_carry_their_alt_text(rendered):
+    """fig-alt reaches Typst's image(alt:) (shared.lua), so the PDF's structure tree has it."""
+    _, outputs = rendered
+    assert "Overall survival falls to 50 percent at 13.2 months" in pdf_checks.pdf_alt_texts(outputs["supplement.pdf"])
+    assert "Kaplan–Meier curve of overall survival" in " ".join(pdf_checks.pdf_alt_texts(outputs["pdf"]))
+
+
+def test_html_has_a_table_of_contents_linking_every_section(rendered):
+    _, outputs = rendered
+    html = outputs["html"].read_text(encoding="utf-8")
+    toc = re.search(r'<nav id="TOC".*?</nav>', html, re.S).group(0)
+    for anchor in ("sec-intro", "sec-methods", "sec-software", "sec-results", "sec-appendix"):
+        assert f'href="#{anchor}"' in toc and f'id="{anchor}"' in html, anchor
+
+
+def test_html_puts_the_appendix_after_the_references_as_quarto_does(rendered):
+    _, outputs = rendered
+    text = _text(outputs["html"].read_text(encoding="utf-8"))
+    assert text.index("References 1. Chen X") < text.index("4 Appendix Details of the derivation")
+
+
+# --------------------------------------------------------------------------- the right pandoc
+FAKE_OLD_PANDOC = """#!/bin/sh
+# a system pandoc too old for the pandoc engine (Debian's 2.17): it knows no typst writer
+case "$*" in
+  *--version*) echo "pandoc 2.17.1.1"; echo "Compiled with pandoc-types 1.22.2"; exit 0 ;;
+  *typst*) echo "Unknown output format typst" >&2; exit 22 ;;
+  *) echo "Unknown option --embed-resources" >&2; exit 6 ;;
+esac
+"""
+
+
+@pytest.fixture
+def old_pandoc(tmp_path):
+    bin_dir = tmp_path / "oldbin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pandoc"
+    fake.write_text(FAKE_OLD_PANDOC, encoding="utf-8")
+    fake.chmod(0o755)
+    return fake
+
+
+def test_a_system_pandoc_first_on_path_is_never_used(project, old_pandoc, monkeypatch):
+    """Ten renders with an old pandoc first on PATH: ten successes (the engine runs the pandoc of
+    pypandoc-binary, resolved once before any thread starts)."""
+    monkeypatch.setenv("PATH", f"{old_pandoc.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("PYPANDOC_PANDOC", raising=False)
+    assert shutil.which("pandoc") == str(old_pandoc)
+    for _ in range(10):
+        outputs = render(project, engine="pandoc")
+        assert outputs["pdf"].read_bytes().startswith(b"%PDF")
+
+
+def test_a_too_old_pandoc_is_refused_with_one_clear_line(project, old_pandoc, monkeypatch):
+    monkeypatch.setenv("PYPANDOC_PANDOC", str(old_pandoc))
+    before = _snapshot(project / "_output")
+    with pytest.raises(RenderError, match=r"^pandoc 2\.17\.1 \(.*from PYPANDOC_PANDOC\) is too old: the pandoc "
+                                          r"engine needs pandoc >= 3\.2") as err:
+        render(project, engine="pandoc")
+    assert "\n" not in str(err.value)
+    assert _snapshot(project / "_output") == before
+
+
+def test_a_too_old_typst_is_refused(monkeypatch):
+    from importlib import metadata
+
+    monkeypatch.setattr(metadata, "version", lambda name: "0.11.1")
+    with pytest.raises(RenderError, match=r"typst 0\.11\.1 is too old: the pandoc engine needs typst >= 0\.13"):
+        rr.check_typst()
+
+
+def test_table_note_and_alt_text_reach_typst(tmp_path):
+    """shared.lua (also run by Quarto): .table-note -> #rr-table-note[...], fig-alt -> image(alt:)."""
+    src = tmp_path / "t.md"
+    src.write_text('![Cap](f.svg){#fig-a fig-alt="What it shows" width="80%"}\n\n::: {.table-note}\nN: number.\n:::\n',
+                   encoding="utf-8")
+    typ = subprocess.run([rr.resolve_pandoc().path, str(src), "--to", "typst", "--lua-filter", str(rr.SHARED_FILTER)],
+                         capture_output=True, text=True, check=True).stdout
+    assert '#box(image("f.svg", alt: "What it shows", width: 80%))' in typ
+    assert "#rr-table-note[" in typ and "N: number." in typ
