@@ -258,7 +258,7 @@ def test_format_date():
 
 
 def test_lua_filter_keeps_set_column_widths_and_sizes_the_others_to_content(tmp_path):
-    """A wide pipe table keeps the relative widths its dashes set on purpose (markdown_table widths);
+    """(shared.lua, so Quarto too) A wide pipe table keeps the relative widths its dashes set on purpose (markdown_table widths);
     with equal dashes the writer sizes the columns to their content."""
     import pandas as pd
 
@@ -268,7 +268,7 @@ def test_lua_filter_keeps_set_column_widths_and_sizes_the_others_to_content(tmp_
     src = tmp_path / "t.md"
     src.write_text(markdown_table(df, "Set.", "tbl-a", widths=(7, 4)) + "\n" + markdown_table(df, "Equal.", "tbl-b"),
                    encoding="utf-8")
-    typ = subprocess.run([rr.resolve_pandoc().path, str(src), "--to", "typst", "--lua-filter", str(rr.LUA_FILTER)],
+    typ = subprocess.run([rr.resolve_pandoc().path, str(src), "--to", "typst", "--lua-filter", str(rr.SHARED_FILTER)],
                          capture_output=True, text=True, check=True).stdout
     # (3·7 + 1) : (3·4 + 1) dashes and colons
     assert re.findall(r"columns: ([^\n]*),", typ) == ["(62.86%, 37.14%)", "2"]

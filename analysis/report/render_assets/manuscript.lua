@@ -195,21 +195,6 @@ local function Number(doc)
   end
 
   local function label_table(tbl)
-    -- let the writers size columns to their content (pipe tables wider than 72
-    -- characters otherwise get widths from the lengths of the dashes), unless the
-    -- dashes set unequal widths on purpose (analysis.results.markdown_table widths)
-    local first, equal = nil, true
-    for _, spec in ipairs(tbl.colspecs) do
-      local w = spec[2]
-      if type(w) ~= "number" then equal = true; break end
-      first = first or w
-      if math.abs(w - first) > 1e-6 then equal = false end
-    end
-    if equal then
-      for i, spec in ipairs(tbl.colspecs) do
-        tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
-      end
-    end
     if not tbl.identifier:match("^tbl%-") then return tbl end
     count.tbl = count.tbl + 1
     local n = nth("tbl", count.tbl)

@@ -1,8 +1,14 @@
 --[[
 shared.lua: what both engines need and neither Quarto 1.7 nor pandoc does for Typst.
 Used by Quarto (_quarto.yml: filters, at post-render, as _render/shared.lua in the staged
-project) and by the pandoc engine (after manuscript.lua). For Typst output only:
+project) and by the pandoc engine (after manuscript.lua).
 
+All formats:
+  * tables size their columns to their content (pandoc gives a pipe table wider than 72
+    characters the widths of its dashes, so long keys overflowed equal narrow columns in
+    Quarto's PDF), unless the dashes set unequal widths on purpose
+    (analysis.report.results.markdown_table widths).
+Typst output only:
   * images with alt text (fig-alt, or alt) -> image(..., alt: "...") so the PDF carries it;
   * ::: {.table-note} ... ::: -> #rr-table-note[...] (layout.typ);
   * links to another document of the project, NAME.html#anchor -> NAME.pdf#anchor.
@@ -43,6 +49,21 @@ local function Image(img)
   return pandoc.RawInline("typst", "#box(image(" .. table.concat(args, ", ") .. "))")
 end
 
+local function Table(tbl)
+  local first, equal = nil, true
+  for _, spec in ipairs(tbl.colspecs) do
+    local w = spec[2]
+    if type(w) ~= "number" then equal = true; break end
+    first = first or w
+    if math.abs(w - first) > 1e-6 then equal = false end
+  end
+  if not equal then return nil end
+  for i, spec in ipairs(tbl.colspecs) do
+    tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
+  end
+  return tbl
+end
+
 local function Div(div)
   if not is_typst() or not div.classes:includes("table-note") then return nil end
   local blocks = pandoc.Blocks({ pandoc.RawBlock("typst", "#rr-table-note[") })
@@ -61,4 +82,4 @@ local function Link(link)
   return nil
 end
 
-return { { Image = Image, Div = Div, Link = Link } }
+return { { Table = Table, Image = Image, Div = Div, Link = Link } }
