@@ -74,8 +74,10 @@ def _text(fragment: str) -> str:
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).replace("\u00a0", " ")).strip()
 
 
-def pdf_alt_texts(pdf: Path) -> list[str]:
-    """The ``/Alt`` entries of the PDF's structure tree (also inside compressed object streams)."""
+def pdf_alt_texts(pdf: Path, structure_tree: bool = True) -> list[str]:
+    """The ``/Alt`` entries of the PDF's structure tree (``/StructElem`` dictionaries, also inside
+    compressed object streams), or with ``structure_tree=False`` any ``/Alt`` (Typst 0.13 puts it
+    on a marked-content span only)."""
     data = pdf.read_bytes()
     chunks = [data]
     for m in re.finditer(rb"stream\r?\n", data):
@@ -87,6 +89,8 @@ def pdf_alt_texts(pdf: Path) -> list[str]:
     alts = []
     for chunk in chunks:
         for m in re.finditer(rb"/Alt\s*\(((?:\\.|[^\\)])*)\)", chunk):
+            if structure_tree and b"/StructElem" not in chunk[max(0, m.start() - 200):m.start()]:
+                continue
             alts.append(m.group(1).decode("latin-1"))
         for m in re.finditer(rb"/Alt\s*<([0-9A-Fa-f\s]*)>", chunk):
             raw = bytes.fromhex(m.group(1).decode().replace(" ", "").replace("\n", ""))

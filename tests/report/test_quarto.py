@@ -80,7 +80,7 @@ def test_long_tables_continue_on_the_next_page_in_both_engines(fixture_outputs, 
 
 
 def test_quarto_pdf_figures_carry_their_alt_text(fixture_outputs):
-    alts = pdf_checks.pdf_alt_texts(fixture_outputs["quarto"]["supplement.pdf"])
+    alts = pdf_checks.pdf_alt_texts(fixture_outputs["quarto"]["supplement.pdf"], structure_tree=False)
     assert "Overall survival falls to 50 percent at 13.2 months" in alts
 
 
