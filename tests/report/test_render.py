@@ -392,9 +392,10 @@ def test_a_too_old_typst_is_refused(monkeypatch):
 def test_table_note_and_alt_text_reach_typst(tmp_path):
     """shared.lua (also run by Quarto): .table-note -> #rr-table-note[...], fig-alt -> image(alt:)."""
     src = tmp_path / "t.md"
-    src.write_text('![Cap](f.svg){#fig-a fig-alt="What it shows" width="80%"}\n\n::: {.table-note}\nN: number.\n:::\n',
-                   encoding="utf-8")
+    src.write_text('![Cap](f.svg){#fig-a fig-alt="What it shows" width="80%"}\n\n::: {.table-note}\nN: number.\n:::\n\n'
+                   '| a | b |\n|---|---|\n| 1 | 2 |\n\n: T {#tbl-t}\n\n::: {.table-note}\nM: more.\n:::\n', encoding="utf-8")
     typ = subprocess.run([rr.resolve_pandoc().path, str(src), "--to", "typst", "--lua-filter", str(rr.SHARED_FILTER)],
                          capture_output=True, text=True, check=True).stdout
     assert '#box(image("f.svg", alt: "What it shows", width: 80%))' in typ
-    assert "#rr-table-note[" in typ and "N: number." in typ
+    assert "#rr-table-note(tbl: none)[" in typ and "N: number." in typ  # no table before it
+    assert '#rr-table-note(tbl: "tbl-t")[' in typ and "M: more." in typ  # drawn under tbl-t, in its float

@@ -237,6 +237,11 @@ local function Number(doc)
     Table = label_table,
     Image = fix_image,
   })
+  -- Typst: the top-level sections become level-1 headings, as Quarto shifts them (so the
+  -- shared layout.typ sees the same levels in both engines)
+  if is_typst() and top > 1 and top < 99 then
+    doc.blocks = doc.blocks:walk({ Header = function(h) h.level = math.max(1, h.level - (top - 1)); return h end })
+  end
   if #missing > 0 then
     error("figure file(s) not found (paths are relative to " .. project_dir .. "): "
       .. table.concat(missing, ", "), 0)
