@@ -419,7 +419,7 @@ def _render_quarto(project: Project, out: Path, tools: dict) -> dict[str, Path]:
     """``quarto render`` of the staged project; its output folder's files moved to ``out``."""
     quarto_out = project.dir / "_quarto_out"
     cmd = [tools["quarto"], "render", str(project.dir), "--output-dir", quarto_out.name]
-    proc = subprocess.run(cmd, cwd=project.dir, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=project.dir, capture_output=True, text=True, env=_quarto_env(project))
     if proc.returncode != 0:
         raise RenderError(f"quarto render failed ({proc.returncode}):\n{_tail(proc.stderr or proc.stdout)}")
     built = _outputs(project, out)
@@ -431,6 +431,18 @@ def _render_quarto(project: Project, out: Path, tools: dict) -> dict[str, Path]:
             check_no_unresolved(made.read_text(encoding="utf-8"), where=path.name)
         shutil.move(str(made), str(path))
     return built
+
+
+def _quarto_env(project: Project) -> dict[str, str]:
+    """Quarto's environment: ``SOURCE_DATE_EPOCH`` from the article's date (when not set), which
+    the Typst CLI takes as the PDF's creation date, so the PDF does not depend on "now"."""
+    env = dict(os.environ)
+    if "SOURCE_DATE_EPOCH" not in env:
+        front, _ = split_front_matter(project.article.read_text(encoding="utf-8"), project.article)
+        date = parse_date(front.get("date"))
+        if date is not None:
+            env["SOURCE_DATE_EPOCH"] = str(pdf_timestamp({"rr-date-iso": date.isoformat()}))
+    return env
 
 
 # ---------------------------------------------------------------------- pandoc + Typst
