@@ -120,10 +120,12 @@ if not reproduction:
     display(comp)
 
 # %%
-part = lambda name: (res.dir / f"{name}.md").read_text(encoding="utf-8") if (res.dir / f"{name}.md").exists() else ""  # noqa: E731
-res.markdown("scorecard-section", scorecard.section_markdown(reproduction, part("scorecard-text"),
-                                                             part("tbl-scorecard-summary")))
-res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction, part("tbl-scorecard"), part("tbl-misses")))
+# the snippets carry their parts written in (an include inside an included file resolves differently in Quarto)
+parts = {name: (res.dir / f"{name}.md").read_text(encoding="utf-8") if (res.dir / f"{name}.md").exists() else ""
+         for name in ("scorecard-text", "tbl-scorecard-summary", "tbl-scorecard", "tbl-misses")}
+res.markdown("scorecard-section", scorecard.section_markdown(reproduction, parts["scorecard-text"],
+                                                             parts["tbl-scorecard-summary"]))
+res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction, parts["tbl-scorecard"], parts["tbl-misses"]))
 
 # %%
 res.write()
