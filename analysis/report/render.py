@@ -292,7 +292,11 @@ def expand_shortcodes(path: Path, project_dir: Path, variables: dict | None = No
 
 def _load_variables(project_dir: Path) -> dict:
     file = project_dir / "_variables.yml"
-    return _read_yaml(file) if file.is_file() else {}
+    variables = _read_yaml(file) if file.is_file() else {}
+    # STAND-IN (article branch, #28): the supp.* labels of the supplement for the fallback engine, until the
+    # render helper computes them (it calls analysis.report.crossdoc); the lead drops these two lines at merge.
+    from analysis.report import crossdoc
+    return {**variables, "supp": {**crossdoc.supplement_variables(project_dir), **(variables.get("supp") or {})}}
 
 
 def _lookup_variable(variables: dict, key: str, project_dir: Path, where: str) -> str:
