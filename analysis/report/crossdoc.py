@@ -65,7 +65,7 @@ def supplement_labels(text: str) -> dict[str, str]:
         if label in out:
             continue
         if label.startswith("sec-"):
-            if label in heads:
+            if label in heads and "{{<" not in heads[label]:  # a heading made by a shortcode has no fixed text
                 out[label] = f"Supplement, section “{heads[label]}”"
         else:
             out[label] = "Supplementary " + items[label]

@@ -30,20 +30,8 @@ __all__ = ["ARTICLE_KEYS", "article_metadata", "population", "front_matter", "da
            "declarations", "git_remote_url", "introduction", "abstract_background", "abstract_methods",
            "caption_prefix"]
 
-#: The ``cohort.yaml`` keys the article reads (beside ``name`` and ``description``, read by
-#: :func:`analysis.data.cohort.read_metadata`). Each is optional; text is shown literally (escaped).
-ARTICLE_KEYS = {
-    "title": "the article's title (default: built from the treatment and the disease stage in the data)",
-    "subtitle": "the subtitle (default: “A retrospective cohort study of N patients”)",
-    "authors": "an author or a list of authors (default: “The <name> study team”)",
-    "affiliation": "the authors' affiliation (default: none)",
-    "date": "the article's date, YYYY-MM-DD (default: the data cutoff)",
-    "running_head": "the short title of the page header (default: built from the title)",
-    "ethics": "the ethics statement: approving committee, reference, consent (default: says none was supplied)",
-    "funding": "the funding statement (default: “None declared.”)",
-    "conflicts": "the competing-interests statement (default: “None declared.”)",
-    "data_availability": "where and how the data can be obtained (default: held by the data owner, not shared)",
-}
+#: The ``cohort.yaml`` keys the article reads (documented in the data dictionary).
+from analysis.data.cohort_meta import ARTICLE_KEYS  # noqa: E402
 
 TREATMENT = "anlotinib plus immune checkpoint inhibitors after prior immunotherapy"
 PAPER = "Chen et al. (2025)"
@@ -58,7 +46,8 @@ def _clean(value) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         return join([_clean(v) for v in value if str(v).strip()])
-    return escape.markdown(str(value)).strip()
+    # a typographic apostrophe: the front matter quotes its values with ' (the same text in both engines)
+    return escape.markdown(str(value).replace("'", "’")).strip()
 
 
 def article_metadata(meta: Mapping) -> dict[str, str]:
@@ -117,7 +106,7 @@ def population(stages: Mapping[str, int]) -> dict[str, str]:
 
 
 def front_matter(synthetic: bool, meta: Mapping, n: int, stages: Mapping[str, int], cutoff_iso: str) -> dict[str, str]:
-    """Title, subtitle, author, affiliation, date (ISO) and running head of the article.
+    """Title, subtitle, author (with the affiliation in parentheses), date (ISO) and running head of the article.
 
     ``meta`` is :func:`article_metadata`'s output. For the synthetic cohort every value is the
     project's (``cohort.yaml`` of the shipped cohort names no article keys); for any other cohort the
@@ -136,15 +125,16 @@ def front_matter(synthetic: bool, meta: Mapping, n: int, stages: Mapping[str, in
     if synthetic:
         return {"title": f"Anlotinib plus immune checkpoint inhibitors after prior immunotherapy in {pop['long']}",
                 "subtitle": f"A reproducible re-analysis of {PAPER} on a synthetic cohort of {n} invented patients",
-                "author": "Reproducible Report Team", "affiliation": "Open clinical re-analysis project",
+                "author": "Reproducible Report Team (open clinical re-analysis project)",
                 "date": cutoff_iso,
                 "running_head": f"Anlotinib plus ICIs after prior immunotherapy ({pop['short']}): synthetic cohort"}
+    meta = {k: (v.replace("'", "’") if isinstance(v, str) else v) for k, v in meta.items()}
     title = meta.get("title") or f"Anlotinib plus immune checkpoint inhibitors after prior immunotherapy in {pop['long']}"
     name = meta.get("name") or ""
     return {"title": title,
             "subtitle": meta.get("subtitle") or f"A retrospective cohort study of {count_word(n, 'patient')}",
-            "author": meta.get("authors") or (f"The {name} study team" if name else "The study team"),
-            "affiliation": meta.get("affiliation") or "",
+            "author": (meta.get("authors") or (f"The {name} study team" if name else "The study team"))
+            + (f" ({meta['affiliation']})" if meta.get("affiliation") else ""),
             "date": meta.get("date") or cutoff_iso,
             "running_head": meta.get("running_head") or (
                 title if len(title) <= 70 else f"Anlotinib plus ICIs after prior immunotherapy ({pop['short']})")}
@@ -201,7 +191,7 @@ def data_statement(synthetic: bool, name: str, n: int, description: str, n_warni
                    "rule of the data contract before analysis; validation " + warn + ".")
         discussion = (
             "**Interpretation.** These results come from a retrospective cohort without a control group; "
-            "subgroup comparisons are exploratory, and the p values printed for them are not adjusted for multiplicity.")
+            "its results describe the patients it holds.")
     return {"short": short, "callout": callout, "methods": methods, "discussion": discussion}
 
 
@@ -256,9 +246,8 @@ def declarations(synthetic: bool, meta: Mapping, commit: str, url: str = "") -> 
             "they follow is the pipeline's data dictionary."))
         ethics = "**Ethics.** " + (meta.get("ethics") or "No ethics statement was supplied with the cohort "
                                    "(`cohort.yaml`, key `ethics`).")
-    funding = "**Funding.** " + (meta.get("funding") or NONE_DECLARED if not synthetic else NONE_DECLARED)
-    conflicts = "**Competing interests.** " + (meta.get("conflicts") or NONE_DECLARED if not synthetic
-                                                else NONE_DECLARED)
+    funding = "**Funding.** " + (meta.get("funding") or NONE_DECLARED)
+    conflicts = "**Competing interests.** " + (meta.get("conflicts") or NONE_DECLARED)
     return "\n\n".join((data, code, ethics, funding, conflicts))
 
 
@@ -338,7 +327,7 @@ def cohort_detail(synthetic: bool, name: str) -> str:
     """The supplement's section on where the data come from (Markdown, with its heading)."""
     if synthetic:
         return (
-            "## The synthetic cohort {#sec-supp-synthetic}\n\n"
+            "### The synthetic cohort {#sec-supp-synthetic}\n\n"
             "Because the original patient-level data are not public, the analyses were run on a synthetic cohort in "
             "the format a hospital would export. A seeded program (`analysis/synthetic/generator.py`) draws the "
             "baseline characteristics with the published counts of the paper's Table 1, assigns the published "
@@ -352,7 +341,7 @@ def cohort_detail(synthetic: bool, name: str) -> str:
             "sets death days, keeping their order, so that the symmetric median intervals of the paper's Table 2 can "
             "print as published. The same seed regenerates the cohort byte for byte. How close it gets is reported "
             "number by number in @sec-scorecard.")
-    return ("## The cohort {#sec-supp-synthetic}\n\n"
+    return ("### The cohort {#sec-supp-synthetic}\n\n"
             f"The cohort *{name}* was supplied as three tables in the format of the project's data dictionary "
             "(`data/DATA_DICTIONARY.md`) and validated against its data contract before any analysis; the files read "
             "and the warnings raised are in @tbl-provenance and @tbl-data-warnings.")

@@ -148,7 +148,7 @@ def choices_discussion(comps: dict[str, pd.DataFrame], top: int = 3) -> str:
 
     >>> c = lambda k, n=4: pd.DataFrame({"key": list("abcd")[:n], "status": ["changed"] * k + ["same"] * (n - k)})
     >>> print(choices_discussion({"efron-ties": c(0), "months-365": c(3), "wilson-ci": c(1)}))
-    Which of the paper's unstated analytic choices matter was measured, not assumed: of the 4 headline numbers, `months-365` changes the most as printed (3), then `wilson-ci` (1); `efron-ties` changes none.
+    Which analytic choices matter was measured, not assumed: of the 4 headline numbers, `months-365` changes the most as printed (3), then `wilson-ci` (1); `efron-ties` changes none.
     """
     if not comps:
         return "No sensitivity scenario was run, so which analytic choices matter was not measured."
@@ -156,7 +156,7 @@ def choices_discussion(comps: dict[str, pd.DataFrame], top: int = 3) -> str:
     total = max(len(c) for c in comps.values())
     order = sorted((n for n in counts if counts[n]), key=lambda n: (-counts[n], list(counts).index(n)))
     none = [n for n in counts if not counts[n]]
-    head = ("Which of the paper's unstated analytic choices matter was measured, not assumed: of the "
+    head = ("Which analytic choices matter was measured, not assumed: of the "
             f"{total} headline numbers, ")
     if not order:
         return head + f"none of the {len(comps)} named scenarios changes any as printed."
