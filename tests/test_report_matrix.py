@@ -117,8 +117,8 @@ def framing_problems(text: str, html: str, nums: dict, paper_n: int) -> list[str
     """A non-synthetic cohort's article framed as a re-analysis, or with the paper's counts as its own, or a stage
     the data do not have (issue #28)."""
     bad = []
-    for phrase in ("re-analysis", "re-analyses", "The scorecard shows", "scorecard", "synthetic cohort",
-                   "regenerated from patient-level data"):
+    for phrase in ("re-analysis", "re-analyses", "The scorecard shows", "scorecard", "a synthetic cohort",
+                   "Synthetic cohort.", "regenerated from patient-level data"):
         if phrase.lower() in text.lower():
             bad.append(f"framing: {phrase!r} in the text of a supplied cohort")
     deaths = int(nums.get("survival.os.events", -1))
@@ -126,7 +126,10 @@ def framing_problems(text: str, html: str, nums: dict, paper_n: int) -> list[str
         if int(m) != deaths:
             bad.append(f"framing: 'with {m} deaths' but the cohort had {deaths}")
     limited = int(nums.get("cohort.table1.stage.limited.n", 0) or 0)
-    if limited and re.search(r"ES-SCLC|extensive-stage small cell", html):
+    # the title, the prose and the captions (not the reference list, where the paper's title says ES-SCLC)
+    captions = " ".join(re.findall(r"<(?:title|caption|figcaption)\b[^>]*>(.*?)</(?:title|caption|figcaption)>", html,
+                                   flags=re.S))
+    if limited and re.search(r"ES-SCLC|extensive-stage small cell", text + " " + captions):
         bad.append("framing: ES-SCLC said of a cohort with limited-stage patients")
     front = re.search(r"<title>(.*?)</title>", html, flags=re.S)
     if front and "synthetic" in front.group(1).lower():
