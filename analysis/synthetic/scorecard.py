@@ -378,14 +378,6 @@ def comparison_sentence(paper_n: int) -> str:
             "beside the published ones, estimate by estimate, without scoring them as a reproduction.")
 
 
-def section_markdown(reproduction: bool) -> str:
-    """The scorecard section's heading and includes: the reproduction scorecard (shipped synthetic cohort) or
-    the comparison with the published study (any other cohort)."""
-    title = "Reproduction of the published results" if reproduction else "Comparison with the published study"
-    return (f"### {title} {{#sec-scorecard}}\n\n{{{{< include scorecard-text.md >}}}}\n\n"
-            "{{< include tbl-scorecard-summary.md >}}\n")
-
-
 _MISSES_INTRO = (
     "Each reason is computed from the analysed data and the published numbers: for a median interval, the days "
     "between the two deaths that set its half-width; for a landmark rate, the patients at risk and the Greenwood "
@@ -393,16 +385,6 @@ _MISSES_INTRO = (
     "curve with as many patients followed beyond the landmark can have, the most patients it allows there); for a "
     "p value, the log-rank chi-square against the one the published p needs; for a number the paper contradicts, "
     "the audit's finding.")
-
-
-def appendix_markdown(reproduction: bool) -> str:
-    """The appendix subsections after the audit: the misses and the number-by-number scorecard (reproduction),
-    or the number-by-number comparison."""
-    if reproduction:
-        return ("### Numbers not reproduced exactly, and why\n\n" + _MISSES_INTRO
-                + "\n\n{{< include tbl-misses.md >}}\n\n### Reproduction scorecard, number by number\n\n"
-                "{{< include tbl-scorecard.md >}}\n")
-    return "### The published estimates beside this cohort's\n\n{{< include tbl-scorecard.md >}}\n"
 
 
 # ---------------------------------------------------------------------------------------------
