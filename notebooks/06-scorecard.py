@@ -58,15 +58,8 @@ reproduced = collect_numbers(resolve(out) / "results", ANALYSIS_SECTIONS)
 paper_n = scorecard.paper_n(published)
 res.number("scorecard.paper.n", paper_n, str(paper_n))
 incons = paper_audit[~paper_audit["consistent"]]
-from analysis.data.schema import columns
-
-# rows named in words, never by result key (the key stays in each table's CSV)
-names = dict(variables={v.name: v.label for v in cohort.variables()},
-             levels={v.name: dict(v.levels) for v in cohort.variables()}, terms=columns("adverse_events")["ae_term"].labels)
-res.table("tbl-paper-audit", scorecard.relabel(incons[["key", "check", "note"]], "key", **names).rename(
-          columns={"key": "Published number", "check": "Check", "note": "Note"}),
-          "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit,
-          left=("Check", "Note"), widths=(3, 2, 5))
+res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
+          "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
 from analysis.report import framing
 
@@ -97,8 +90,7 @@ if reproduction:
               "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
               "less the numbers the paper itself puts out of reach, with every count exact).",
               data=summary.reset_index())
-    res.table("tbl-scorecard", scorecard.relabel(card_disp, "Number", **names), "Every published number, its "
-              "reproduction and its status.", data=card, left=("Where in the paper", "Status"), widths=(4, 4, 1, 1, 2))
+    res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
     feasible = audit.landmark_feasibility(published, reproduced)
     # why each interval prints or not: only where the run's intervals are the paper's (SPSS, 95 %)
     run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").read_text())["parameters"]
@@ -117,7 +109,7 @@ if reproduction:
     why = misses.explain_misses(card, published, a, paper_audit, intervals, days_per_month=days_per_month,
                                 rate_ci=run["03-survival"]["rate_ci"], conf_level=run["03-survival"]["conf_level"],
                                 followup_method=run["03-survival"]["followup_method"])
-    res.table("tbl-misses", scorecard.relabel(misses.misses_table(card, why), "Number", **names), "Every published number that is not reproduced "
+    res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced "
               "exactly, and why (computed from the analysed data and the published numbers).",
               data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
               widths=(12, 3, 3, 3, 9))
@@ -130,11 +122,9 @@ if reproduction:
 if not reproduction:
     comp = scorecard.comparison(published, reproduced)
     headline = scorecard.comparison(published, reproduced, scorecard.HEADLINE_KEYS)
-    res.table("tbl-scorecard-summary", scorecard.relabel(scorecard.comparison_display(headline), "Number", **names),
-              "The main estimates of the "
+    res.table("tbl-scorecard-summary", scorecard.comparison_display(headline), "The main estimates of the "
               "published study and of this cohort (published values as printed in the paper).", data=headline)
-    res.table("tbl-scorecard", scorecard.relabel(scorecard.comparison_display(comp), "Number", **names),
-              "Every published estimate with a confidence "
+    res.table("tbl-scorecard", scorecard.comparison_display(comp), "Every published estimate with a confidence "
               "interval, beside this cohort's (NR: not reached; –: not computed for this cohort).", data=comp)
     text_ = scorecard.comparison_text(comp, cohort_mod.read_metadata(resolve(data))["name"], cohort.n, paper_n)
     res.markdown("scorecard-text", text_)

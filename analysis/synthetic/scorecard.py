@@ -238,24 +238,12 @@ def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFr
     summ.columns = [str(c).capitalize() if i else c for i, c in enumerate(summ.columns)]
     full = pd.DataFrame({
         "Number": card["key"],
-        "Where in the paper": card["where"].astype(str),
-        "Published": [_count_text(v) if u == "count" else str(v) for v, u in zip(card["published"], card["unit"])],
-        "Reproduced": [_count_text(v) if u == "count" else t
-                       for v, u, t in zip(card["reproduced"], card["unit"], reproduced_text(card["reproduced"]))],
+        "Where in the paper": card["where"].astype(str).str.slice(0, 60),
+        "Published": [str(v) for v in card["published"]],
+        "Reproduced": reproduced_text(card["reproduced"]),
         "Status": card["status"],
     })
     return summ, full
-
-
-def _count_text(v) -> str:
-    """A count as a whole number ("68", not "68.0 | 68.000"); anything else as :func:`reproduced_text` prints it.
-
-    >>> _count_text(68.0), _count_text(None)
-    ('68', '–')
-    """
-    if isinstance(v, Number) and not isinstance(v, bool) and math.isfinite(float(v)) and float(v).is_integer():
-        return str(int(v))
-    return reproduced_text([v])[0]
 
 
 def headline(card: pd.DataFrame, unreachable: pd.DataFrame | None = None) -> dict[str, tuple]:
@@ -360,7 +348,7 @@ def comparison(targets: pd.DataFrame, reproduced: Mapping[str, float], keys: Ite
 
 def comparison_display(comp: pd.DataFrame) -> pd.DataFrame:
     """Display frame of :func:`comparison`."""
-    return pd.DataFrame({"Number": comp["key"], "Where in the paper": comp["where"].astype(str),
+    return pd.DataFrame({"Number": comp["key"], "Where in the paper": comp["where"].astype(str).str.slice(0, 60),
                          "Published (95% CI)": comp["published"], "This cohort (95% CI)": comp["cohort"]})
 
 
@@ -551,93 +539,3 @@ def article_text(reproduction: bool, count_sentence: str = "", headline_sentence
     return (f"For comparison, the estimates of the published study of {paper_n} patients [@chen2025] are set beside "
             "this cohort's in [{{< var supp.tbl-scorecard-summary >}}](supplement.html#tbl-scorecard-summary) and "
             "[{{< var supp.tbl-scorecard >}}](supplement.html#tbl-scorecard).")
-
-
-# ---------------------------------------------------------------------------------------------
-# readable row labels for the supplement's tables (never result keys)
-# ---------------------------------------------------------------------------------------------
-_EP = {"dor": "DoR", "pfs": "PFS", "os": "OS", "followup": "Follow-up", "pfs_by_dose": "PFS by dose"}
-_FIELD = {"median": "median", "lower": "95% CI, lower", "upper": "95% CI, upper", "n": "n", "pct": "%",
-          "events": "events, n", "events_pct": "events, %", "min": "minimum", "max": "maximum", "mean": "mean",
-          "p": "p", "hr": "HR", "estimate": "rate"}
-_AE_FIELD = {"any_n": "any grade, n", "any_pct": "any grade, %", "grade12_n": "grade 1–2, n",
-             "grade12_pct": "grade 1–2, %", "grade3plus_n": "grade ≥3, n", "grade3plus_pct": "grade ≥3, %"}
-_RESPONSE = {"CR": "complete response", "PR": "partial response", "SD": "stable disease", "PD": "progressive disease",
-             "NE": "not evaluable"}
-
-
-def key_label(key: str, variables: Mapping[str, str] | None = None,
-              levels: Mapping[str, Mapping[str, str]] | None = None, terms: Mapping[str, str] | None = None) -> str:
-    """A result key as a reader reads it ("OS by sex: female, median"); the key itself when no rule applies.
-
-    ``variables``: variable → label; ``levels``: variable → {level → label}; ``terms``: adverse-event term → label.
-
-    >>> key_label("survival.os.median"), key_label("survival.pfs.rate_12.lower")
-    ('OS: median', 'PFS at 12 months: 95% CI, lower')
-    >>> key_label("subgroups.sex.female.median", {"sex": "Sex"}, {"sex": {"female": "Female"}})
-    'OS by sex: female, median'
-    >>> key_label("subgroups.cox.ecog_group.hr", {"ecog_group": "ECOG performance status"})
-    'Cox model, ECOG performance status: HR'
-    >>> key_label("cohort.table1.sex.male.pct", {"sex": "Sex"}, {"sex": {"male": "Male"}}), key_label("x.y")
-    ('Table 1, sex: male, %', 'x.y')
-    """
-    variables, levels, terms = variables or {}, levels or {}, terms or {}
-    p = key.split(".")
-    f = lambda x: _FIELD.get(x, x.replace("_", " "))  # noqa: E731
-
-    def var(v):
-        lab = variables.get(v, v.replace("_", " "))
-        return lab if lab[:2].isupper() else lab[:1].lower() + lab[1:]
-
-    def lev(v, x):
-        lab = levels.get(v, {}).get(x, x.replace("_", " "))
-        return lab if lab[:2].isupper() else lab[:1].lower() + lab[1:]
-
-    if p[0] == "cohort":
-        if p[1] == "table1" and len(p) == 5:
-            return f"Table 1, {var(p[2])}: {lev(p[2], p[3])}, {f(p[4])}"
-        if p[1] == "n":
-            return "Patients, n"
-        if p[1] == "age" and len(p) == 3:
-            return f"Age: {f(p[2])}"
-        if p[1] == "on_treatment_at_cutoff":
-            return "On treatment at the data cutoff, n"
-        return key.split(".", 1)[1].replace("_", " ").replace(".", ": ").capitalize()
-    if p[0] == "response":
-        if p[1] in ("orr", "dcr") and len(p) == 3:
-            return f"{p[1].upper()}: {f(p[2])}"
-        if p[1] == "best" and len(p) == 4:
-            return f"Best response, {_RESPONSE.get(p[2], p[2])}: {f(p[3])}"
-        if p[1] == "best_pct_change":
-            return f"Best change in tumour size: {f(p[2])}"
-        if p[1] == "case_report":
-            return f"Deepest response: {p[2].replace('_', ' ')}"
-    if p[0] == "survival" and len(p) >= 3:
-        ep = _EP.get(p[1], p[1])
-        if p[1] == "pfs_by_dose":
-            if len(p) == 3:
-                return f"PFS by dose: log-rank {f(p[2])}" if p[2] == "p" else f"PFS by dose: {f(p[2])}"
-            return f"PFS by dose, {lev('anlotinib_dose_mg', p[2])} mg: {f(p[3])}"
-        if len(p) == 4 and p[2].startswith("rate_"):
-            return f"{ep} at {p[2][5:]} months: {f(p[3])}"
-        if len(p) == 3:
-            return f"{ep}: {f(p[2])}"
-    if p[0] == "subgroups":
-        if p[1] == "cox" and len(p) == 4:
-            return f"Cox model, {var(p[2])}: {f(p[3])}"
-        if len(p) == 3:
-            return f"OS by {var(p[1])}: log-rank {f(p[2])}" if p[2] == "p" else f"OS by {var(p[1])}: {f(p[2])}"
-        if len(p) == 4:
-            return f"OS by {var(p[1])}: {lev(p[1], p[2])}, {f(p[3])}"
-    if p[0] == "safety" and len(p) == 3:
-        name = "Any treatment-related adverse event" if p[1] == "any" else (
-            "Grade 5 (fatal) adverse event" if p[1] == "grade5" else terms.get(p[1], p[1].replace("_", " ")))
-        return f"{name}: {_AE_FIELD.get(p[2], f(p[2]))}"
-    return key
-
-
-def relabel(frame: pd.DataFrame, column: str, **labels) -> pd.DataFrame:
-    """``frame`` with the result keys of ``column`` replaced by :func:`key_label` (``labels`` passed on)."""
-    out = frame.copy()
-    out[column] = [key_label(str(k), **labels) for k in out[column]]
-    return out
