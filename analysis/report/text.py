@@ -32,6 +32,9 @@ __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_f
            "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
+#: The article's cross-references of the Kaplan–Meier results, one place (one figure per endpoint today; with the
+#: multi-panel figure, "@fig-km" and its panels).
+KM_REFS = {"dor": "@fig-dor-km", "pfs": "@fig-pfs-km", "dose": "@fig-pfs-dose-km", "os": "@fig-os-km"}
 NAN = math.nan
 
 
@@ -321,7 +324,7 @@ def dose_paragraph(by_dose: pd.DataFrame, trend_p, unit: str = "months", conf_le
     if len(by_dose) == 1:
         r = by_dose.iloc[0]
         return (f"Every patient started anlotinib at {r['label']} mg, so progression-free survival was not "
-                f"compared by dose (@fig-pfs-dose-km).")
+                f"compared by dose ({KM_REFS['dose']}).")
     meds = join(f"{median_text(r.median, r.lower, r.upper, unit, conf_level)} with {r.label} mg"
                 for r in by_dose.itertuples(index=False))
     p = by_dose["p"].iloc[0]
@@ -329,7 +332,7 @@ def dose_paragraph(by_dose: pd.DataFrame, trend_p, unit: str = "months", conf_le
         tests = "no progression or death to compare by dose"
     else:
         tests = f"log-rank {p_text(p)}; test for trend {p_text(trend_p)}"
-    return f"By starting dose of anlotinib the median PFS was {meds} ({tests}; @fig-pfs-dose-km)."
+    return f"By starting dose of anlotinib the median PFS was {meds} ({tests}; {KM_REFS['dose']})."
 
 
 # ------------------------------------------------------------------------------------------- methods
@@ -460,14 +463,14 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
         a_dor = "duration of response was not analysed (no responder)"
     else:
         p_dor = (f"Among the {count_word(dor.n, 'responder')}, {dor.events} progressed or died; the median DoR was "
-                 f"{med(dor)} (@fig-dor-km) and the DoR rate was {_landmarks(dor)}.")
+                 f"{med(dor)} ({KM_REFS['dor']}) and the DoR rate was {_landmarks(dor)}.")
         a_dor = f"median duration of response {med(dor)}"
     if pfs.events == 0:
         p_pfs = (f"No patient had progressed or died by the data cutoff: the median PFS was not reached "
-                 f"(@fig-pfs-km); the PFS rate was {_landmarks(pfs)}.")
+                 f"({KM_REFS['pfs']}); the PFS rate was {_landmarks(pfs)}.")
     else:
         p_pfs = (f"Progression or death was recorded in {count_word(pfs.events, 'patient')} "
-                 f"({fmt.percent(pfs.events_pct)}%). The median PFS was {med(pfs)} (@fig-pfs-km); the PFS rate was {_landmarks(pfs)}.")
+                 f"({fmt.percent(pfs.events_pct)}%). The median PFS was {med(pfs)} ({KM_REFS['pfs']}); the PFS rate was {_landmarks(pfs)}.")
     p_dose = dose_paragraph(by_dose, trend_p, "months", conf_level)
     fu_txt = duration_text(fu.median)
     other_txt = duration_text(fu_other.median)
@@ -475,7 +478,7 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
               else "no patient had died")
     p_os = (f"The median follow-up was {fu_txt} (range {fmt.num(fu.min, 1)}–{fmt.num(fu.max, 1)} months; "
             f"{fmt.method_name(fu.method)}; by the {fmt.method_name(fu_other.method)} method {other_txt}), and "
-            f"{deaths}. The median OS was {med(os_)} (@fig-os-km; all estimates in "
+            f"{deaths}. The median OS was {med(os_)} ({KM_REFS['os']}; all estimates in "
             f"[{{{{< var supp.tbl-survival >}}}}](supplement.html#tbl-survival)); the OS rate was "
             f"{_landmarks(os_)}.")
     after = (f"after a median follow-up of {fu_txt}" if _finite(fu.median) else
