@@ -33,7 +33,7 @@ SECTION_PARAMS = {}
 
 # %%
 from analysis.data import cohort as cohort_mod
-from analysis.report import plots, tables
+from analysis.report import plots, tables, text
 from analysis.paths import resolve
 from analysis.report.results import open_section
 
@@ -46,10 +46,32 @@ print(f"{cohort.n} patients analysed")
 # ## What data this report is computed from
 
 # %%
+from analysis.data import escape
+from analysis.report import framing
 from analysis.report.results import git_commit
 
-statement = cohort_mod.data_statement(cohort_mod.read_metadata(resolve(data)), cohort.n, cohort.sha256)
+# the framing: the shipped synthetic cohort (recognised by its checksums) or a hospital's own cohort
+meta = cohort_mod.read_metadata(resolve(data))
+synthetic = cohort_mod.is_shipped_synthetic(cohort.sha256)
+article_meta = {**framing.article_metadata(meta), "name": escape.markdown(meta["name"])}
+stages = a["stage"].astype(str).value_counts().to_dict()
+population = framing.population(stages)
+study = tables.study_numbers(cohort)
+front = framing.front_matter(synthetic, article_meta, cohort.n, stages, study["cutoff"][0])
+res.numbers("cohort.front", {k: (None, v) for k, v in front.items()})
+res.number("cohort.synthetic", synthetic, str(synthetic).lower())
+res.numbers("cohort.population", {k: (None, v) for k, v in population.items()})
+res.number("cohort.on_treatment_text", None, text.on_treatment_sentence(study["on_treatment_at_cutoff.n"][0],
+                                                                         study["cutoff"][1]))
+res.markdown("declarations", framing.declarations(synthetic, article_meta, git_commit()[:12],
+                                                  framing.git_remote_url(resolve("."))))
+res.number("cohort.abstract_methods", None, framing.abstract_methods(synthetic, cohort.n, population,
+                                                                      study["start_first"][1], study["start_last"][1]))
+statement = framing.data_statement(synthetic, article_meta["name"], cohort.n,
+                                   escape.markdown(meta.get("description") or "", multiline=True),
+                                   study["n_warnings"][0], flag_ignored=bool(meta.get("synthetic")) and not synthetic)
 res.markdown("data-statement", statement["callout"])
+res.markdown("supp-cohort", framing.cohort_detail(synthetic, article_meta["name"]))
 res.markdown("data-methods", statement["methods"])
 res.markdown("data-discussion", statement["discussion"])
 res.number("cohort.data_statement_short", None, statement["short"])
@@ -62,10 +84,11 @@ print(statement["short"])
 
 # %%
 t1_data, t1 = tables.table1(cohort)
-res.table("tbl-baseline", t1, f"Baseline characteristics of the {cohort.n} patients with previously "
-          "immunotherapy-treated ES-SCLC.", data=t1_data)
+res.table("tbl-baseline", t1, f"Baseline characteristics of the {cohort.n} patients with "
+          f"{framing.population(a['stage'].astype(str).value_counts().to_dict())['short']} treated after prior "
+          "immunotherapy.", data=t1_data)
 res.numbers("cohort", tables.table1_numbers(t1_data, cohort.n))
-res.markdown("baseline-text", tables.baseline_paragraph(t1_data, cohort))
+res.markdown("baseline-text", text.baseline_paragraph(t1_data, cohort.n))
 res.number("cohort.doses_text", None, tables.doses_text(cohort))
 t1
 
@@ -74,7 +97,8 @@ t1
 
 # %%
 fig = plots.cohort_flow(a)
-res.figure("fig-flow", fig, "Patient flow: the analysis populations of this report.",
+res.figure("fig-flow", fig, text.caption_prefix(cohort_mod.is_shipped_synthetic(cohort.sha256))
+           + "Patient flow: the analysis populations of this report.",
            "Flow diagram from all treated patients to the response-evaluable patients, the responders "
            "analysed for duration of response, and the status at data cutoff.", width="80%")
 display(fig)

@@ -38,6 +38,7 @@ SECTION_PARAMS = dict(ci_method=ci_method, conf_level=conf_level, exclude_not_ev
 # %%
 from analysis.report import fmt, plots, tables, text
 from analysis.report.results import open_section
+from analysis.data.cohort import is_shipped_synthetic
 
 cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
                                                     days_per_month=days_per_month), SECTION_PARAMS)
@@ -63,7 +64,7 @@ resp_table
 change = recist.summarise_change(a["best_pct_change"])
 res.numbers("response.best_pct_change", change)
 fig = plots.waterfall(a["best_pct_change"], a["best_response"])
-res.figure("fig-waterfall", fig, "Waterfall plot of the best percentage change from baseline in the sum of "
+res.figure("fig-waterfall", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Waterfall plot of the best percentage change from baseline in the sum of "
            "target-lesion diameters; dashed lines at +20% and −30% (RECIST 1.1).",
            plots.waterfall_alt(int(a["best_pct_change"].notna().sum())))
 display(fig)
@@ -74,7 +75,7 @@ display(fig)
 # %%
 case = tables.deepest_response(cohort)
 res.numbers("response.case_report", case)
-res.markdown("response-best", text.best_response_sentence(rr, "@tbl-response"))
+res.markdown("response-best", text.best_response_sentence(rr, "[{{< var supp.tbl-response >}}](supplement.html#tbl-response)"))
 res.markdown("response-rates", text.response_rates(rr))
 res.markdown("response-text", text.response_paragraph(change, case))
 res.number("response.abstract_text", None, text.response_abstract(rr, ci_method))

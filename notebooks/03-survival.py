@@ -46,6 +46,7 @@ SECTION_PARAMS = dict(conf_level=conf_level, median_ci=median_ci, rate_ci=rate_c
 # %%
 from analysis.report import fmt, plots, tables
 from analysis.report.results import open_section
+from analysis.data.cohort import is_shipped_synthetic
 
 cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
                                                     days_per_month=days_per_month), SECTION_PARAMS)
@@ -110,7 +111,7 @@ print(paragraphs["text"])
 if len(resp):
     fig = plots.km_plot({"Responders": (resp["dor_months"], resp["dor_event"])}, ylabel="Remaining in response",
                         medians={"Responders": summ["Duration of response"].median.estimate})
-    res.figure("fig-dor-km", fig, f"Duration of response among the {len(resp)} patients with a partial or "
+    res.figure("fig-dor-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Duration of response among the {len(resp)} patients with a partial or "
                "complete response (Kaplan–Meier; shaded: pointwise 95% CI; ticks: censored).",
                "Kaplan–Meier curve of duration of response with number at risk below.")
     display(fig)
@@ -118,7 +119,7 @@ else:
     res.markdown("fig-dor-km", "")
 fig = plots.km_plot({"All patients": (a["pfs_months"], a["pfs_event"])}, ylabel="Progression-free survival",
                     medians={"All patients": summ["Progression-free survival"].median.estimate})
-res.figure("fig-pfs-km", fig, f"Progression-free survival of the {cohort.n} patients.",
+res.figure("fig-pfs-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Progression-free survival of the {cohort.n} patients.",
            "Kaplan–Meier curve of progression-free survival with number at risk below.")
 display(fig)
 groups = {f"{lab} mg": (a.loc[a["anlotinib_dose_mg"] == k, "pfs_months"], a.loc[a["anlotinib_dose_mg"] == k, "pfs_event"])
@@ -126,13 +127,13 @@ groups = {f"{lab} mg": (a.loc[a["anlotinib_dose_mg"] == k, "pfs_months"], a.loc[
 fig = plots.km_plot(groups, ylabel="Progression-free survival", ci=False,
                     annotation=(f"log-rank {text.p_text(by_dose['p'].iloc[0])}; trend {text.p_text(trend.p)}"
                                 if len(groups) > 1 else None))
-res.figure("fig-pfs-dose-km", fig, "Progression-free survival by starting dose of anlotinib.",
+res.figure("fig-pfs-dose-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Progression-free survival by starting dose of anlotinib.",
            f"Kaplan–Meier curves of progression-free survival for the {text.join(groups)} group"
            f"{'s' if len(groups) > 1 else ''}.")
 display(fig)
 fig = plots.km_plot({"All patients": (a["os_months"], a["os_event"])}, ylabel="Overall survival",
                     medians={"All patients": summ["Overall survival"].median.estimate})
-res.figure("fig-os-km", fig, f"Overall survival of the {cohort.n} patients.",
+res.figure("fig-os-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Overall survival of the {cohort.n} patients.",
            "Kaplan–Meier curve of overall survival with number at risk below.")
 display(fig)
 

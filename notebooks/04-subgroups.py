@@ -47,6 +47,7 @@ SECTION_PARAMS = dict(conf_level=conf_level, median_ci=median_ci, ties=ties, cox
 # %%
 from analysis.report import plots, tables
 from analysis.report.results import open_section
+from analysis.data.cohort import is_shipped_synthetic
 
 cohort, res = open_section(SECTION, data, out, dict(age_cut=age_cut, pfs_censor=pfs_censor, sd_min_days=sd_min_days,
                                                     days_per_month=days_per_month), SECTION_PARAMS)
@@ -82,6 +83,7 @@ res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_
     model.summary, model.terms, labels, model.dropped, n=cohort.n, events=int(a["os_event"].sum()),
     lr_chisq=cox.lr_chisq if cox is not None else float("nan"), lr_p=cox.lr_p if cox is not None else float("nan"),
     conf_level=conf_level, note=model.note))
+res.number("subgroups.abstract_text", None, text.subgroup_abstract(sub))
 res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, int(a["os_event"].sum()),
                                                                  fitted=cox is not None))
 model.summary
@@ -96,7 +98,7 @@ res.table("tbl-cox-ph", tables.ph_table(ph.table), "Proportional-hazards check: 
           f"(Grambsch–Therneau, {ph.transform} time scale) for each Cox term and globally.", data=ph.table)
 if cox is not None:
     fig = plots.forest(cox.summary, {t: labels.get(t, t) for t in model.terms})
-    res.figure("fig-cox-forest", fig, "Hazard ratios for death from the multivariable Cox model (95% CI).",
+    res.figure("fig-cox-forest", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Hazard ratios for death from the multivariable Cox model (95% CI).",
                "Forest plot of the Cox model hazard ratios on a log scale.")
     display(fig)
 else:

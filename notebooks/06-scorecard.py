@@ -61,6 +61,12 @@ incons = paper_audit[~paper_audit["consistent"]]
 res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
           "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
 res.markdown("audit-findings", audit.findings_text(published))
+from analysis.report import framing
+
+labels = {v.name: v.label for v in cohort.variables()}
+population = framing.population(a["stage"].astype(str).value_counts().to_dict())
+res.markdown("introduction", framing.introduction(reproduction, paper_n, population))
+res.number("scorecard.abstract.background", None, framing.abstract_background(reproduction, paper_n, population))
 print("reproduction scorecard" if reproduction else "comparison with the published study")
 
 # %% [markdown]
@@ -73,6 +79,12 @@ if reproduction:
     summary = scorecard.summarise(card, unreachable=unreachable)
     head = scorecard.headline(card, unreachable)
     res.numbers("scorecard", head)
+    headline_results = scorecard.headline_reproduction(card, published, labels)
+    res.numbers("scorecard", headline_results)
+    res.number("scorecard.abstract.conclusions", None, framing.abstract_conclusions(
+        True, reproduced, headline_results["headline.sentence"][1]))
+    res.markdown("article-text", scorecard.article_text(True, head["sentence"][1],
+                                                                      headline_results["headline.sentence"][1]))
     summ_disp, card_disp = scorecard.display_tables(card, summary)
     res.table("tbl-scorecard-summary", summ_disp, "Reproduction of the published numbers, by section: "
               "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
@@ -88,7 +100,7 @@ if reproduction:
     res.markdown("scorecard-text", " ".join(x for x in (head["sentence"][1], head["ceiling_sentence"][1]) if x)
                  + " Exact means equal when rounded to the decimals the "
                  "paper prints; the tolerances and the consistency audit of the paper's own numbers are described "
-                 "in the appendix (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
+                 "below (@tbl-scorecard, @tbl-paper-audit), and every number that is not exact is listed "
                  "with the reason, computed from the data, in @tbl-misses. "
                  + audit.landmark_feasibility_text(feasible)
                  + (" " + interval_fit.explain_text(intervals, days_per_month,
@@ -117,15 +129,16 @@ if not reproduction:
     text_ = scorecard.comparison_text(comp, cohort_mod.read_metadata(resolve(data))["name"], cohort.n, paper_n)
     res.markdown("scorecard-text", text_)
     res.number("scorecard.sentence", None, scorecard.comparison_sentence(paper_n))
+    res.number("scorecard.abstract.conclusions", None, framing.abstract_conclusions(False, reproduced))
+    res.markdown("article-text", scorecard.article_text(False, paper_n=paper_n))
     display(comp)
 
 # %%
-# the snippets carry their parts written in (an include inside an included file resolves differently in Quarto)
-parts = {name: (res.dir / f"{name}.md").read_text(encoding="utf-8") if (res.dir / f"{name}.md").exists() else ""
-         for name in ("scorecard-text", "tbl-scorecard-summary", "tbl-scorecard", "tbl-misses")}
-res.markdown("scorecard-section", scorecard.section_markdown(reproduction, parts["scorecard-text"],
-                                                             parts["tbl-scorecard-summary"]))
-res.markdown("scorecard-appendix", scorecard.appendix_markdown(reproduction, parts["tbl-scorecard"], parts["tbl-misses"]))
+res.number("scorecard.section_title", None, scorecard.section_title(reproduction))
+res.number("scorecard.card_title", None, scorecard.card_title(reproduction))
+res.markdown("misses-section", scorecard.misses_markdown(reproduction))
+if not reproduction:
+    res.markdown("tbl-misses", "")
 
 # %%
 res.write()

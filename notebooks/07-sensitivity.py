@@ -124,16 +124,20 @@ res.table("tbl-multiverse-conclusions", stables.conclusion_table(shares, in_scen
 res.table("tbl-multiverse-estimates", stables.estimate_table(mv.estimate_summary(specs, estimates), results["base"]),
           f"Key estimates over the {len(specs)} specifications of the multiverse.", data=specs)
 res.markdown("robustness-text", text.robustness_text(shares, in_scenarios, choices, comps, len(specs)))
+res.number("sensitivity.discussion_text", None, text.choices_discussion(comps))
+res.number("sensitivity.changes_text", None, text.scenario_changes_sentence(comps))
 display(shares[["claim", "n", "k", "share", "missing"]])
 
 # %%
+from analysis.data.cohort import is_shipped_synthetic
+from analysis.report import text as report_text
 from analysis.sensitivity.figures import specification_curve
 
 fig = specification_curve(specs, curve, choices)
 term = {v.name: v.label for v in cohort.variables()}.get(curve.split(".")[-1], curve.split(".")[-1])
-res.figure("fig-multiverse", fig, f"Specification curve: the hazard ratio of {term} in the Cox "
-           f"model under each of the {len(specs)} combinations of {len(choices)} analytic choices, sorted (filled: "
-           "p < 0.05); below, the choices each specification made.",
+n_drawn = int(specs[f"{curve}.hr"].notna().sum()) if f"{curve}.hr" in specs else 0
+res.figure("fig-multiverse", fig, report_text.caption_prefix(is_shipped_synthetic(cohort.sha256))
+           + text.curve_caption(n_drawn, len(specs), len(choices), term),
            "Dot plot of hazard ratios with confidence intervals sorted from smallest to largest, above a grid marking "
            "for each specification which option of each analytic choice it used.")
 display(fig)

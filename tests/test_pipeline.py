@@ -249,3 +249,49 @@ def test_every_figure_of_the_report_is_shown_in_its_executed_notebook(build):
         assert shown >= len(figures), f"{section_dir.name}: {len(figures)} figures saved, {shown} shown"
         assert nb["cells"][0]["cell_type"] == "markdown" and "Reads" in "".join(nb["cells"][0]["source"])
         assert any("text/html" in o.get("data", {}) for o in outputs), section_dir.name
+
+
+def _article_main_text(html: str) -> str:
+    """The article's main text as a reader counts it: from the Introduction to the end of the Discussion,
+    without tables, figures, captions, styles and scripts."""
+    import html as html_mod
+
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
+    start, end = body.index('id="sec-intro"'), body.index('id="sec-declarations"')
+    main = body[start:end]
+    main = re.sub(r"<(table|figure|figcaption|caption)\b.*?</\1>", " ", main, flags=re.S)
+    main = re.sub(r"<h[1-6]\b.*?</h[1-6]>", " ", main, flags=re.S)
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", main))
+
+
+def test_article_has_at_most_3500_words_of_main_text_and_at_most_10_display_items(build):
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    words = len(_article_main_text(html).split())
+    assert 500 < words <= 3500, words
+    labels = set(re.findall(r'id="((?:tbl|fig)-[\w-]+)"', html))
+    assert 3 <= len(labels) <= 10, sorted(labels)
+
+
+def test_every_figure_caption_of_the_synthetic_article_starts_with_synthetic(build):
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    captions = [re.sub(r"<[^>]+>", "", c).strip()
+                for c in re.findall(r"<figcaption\b[^>]*>(.*?)</figcaption>", html, flags=re.S)]
+    assert captions and all(re.sub(r"^Figure\s*[\d.]+\s*:?\s*", "", c).startswith("Synthetic cohort.")
+                            for c in captions), captions
+
+
+def test_no_sentence_of_the_article_starts_with_a_numeral(build):
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", _article_main_text(html))
+    starts = re.findall(r"(?:^|[.!?] )(\d[\w.%]*)", text)
+    assert not starts, starts
+
+
+def test_supplement_labels_cited_by_the_article_exist_in_the_supplement(build):
+    from analysis.report import crossdoc
+
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    cited = set(re.findall(r'supplement\.(?:html|pdf)#([\w-]+)', html))
+    labels = crossdoc.supplement_variables(build["out"] / "report")
+    missing = [c for c in cited if c not in labels and not c.startswith("sec-")]
+    assert cited and not missing, missing

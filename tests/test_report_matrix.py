@@ -107,9 +107,33 @@ def check_report(text: str, nums: dict, results: Path, paper_n: int) -> list[str
         if "The only one recorded was" not in text:
             bad.append("adverse events recorded but no 'most frequent' sentence")
     # the paper's statements carry the paper's numbers
-    m = re.search(r"retrospective study of (\d+) patients", text)
+    m = re.search(r"(?:retrospective study of|colleagues reported) (\d+) patients", text)
     if not m or int(m.group(1)) != paper_n:
         bad.append(f"paper's n: {m.group(0) if m else 'missing'}")
+    return bad
+
+
+def framing_problems(text: str, html: str, nums: dict, paper_n: int) -> list[str]:
+    """A non-synthetic cohort's article framed as a re-analysis, or with the paper's counts as its own, or a stage
+    the data do not have (issue #28)."""
+    bad = []
+    for phrase in ("re-analysis", "re-analyses", "The scorecard shows", "scorecard", "a synthetic cohort",
+                   "Synthetic cohort.", "regenerated from patient-level data"):
+        if phrase.lower() in text.lower():
+            bad.append(f"framing: {phrase!r} in the text of a supplied cohort")
+    deaths = int(nums.get("survival.os.events", -1))
+    for m in re.findall(r"[Ww]ith (\d+) deaths", text):
+        if int(m) != deaths:
+            bad.append(f"framing: 'with {m} deaths' but the cohort had {deaths}")
+    limited = int(nums.get("cohort.table1.stage.limited.n", 0) or 0)
+    # the title, the prose and the captions (not the reference list, where the paper's title says ES-SCLC)
+    captions = " ".join(re.findall(r"<(?:title|caption|figcaption)\b[^>]*>(.*?)</(?:title|caption|figcaption)>", html,
+                                   flags=re.S))
+    if limited and re.search(r"ES-SCLC|extensive-stage small cell", text + " " + captions):
+        bad.append("framing: ES-SCLC said of a cohort with limited-stage patients")
+    front = re.search(r"<title>(.*?)</title>", html, flags=re.S)
+    if front and "synthetic" in front.group(1).lower():
+        bad.append("framing: synthetic in the title")
     return bad
 
 
@@ -139,6 +163,7 @@ def test_matrix_rendered_text_is_true_for_each_cohort(built):
             bad.append("called synthetic")
         if "Comparison with the published study" not in html or "reproduced exactly" in html:
             bad.append("scorecard in reproduction mode")
+        bad += framing_problems(text, html, nums, n_paper)
         if bad:
             problems[name] = bad
     assert not problems, problems
@@ -149,7 +174,11 @@ def test_matrix_cases_say_what_they_lack(built):
     expect = {
         "tiny": ["was left out of the model (one level in this cohort", "per 1 ECOG point",
                  "Median follow-up is the reverse Kaplan–Meier estimate"],
-        "censored_one_dose_no_ae": ["No patient had progressed or died by the data cutoff",
+        "censored_one_dose_no_ae": ["Anlotinib with immunotherapy after prior ICI failure at City Hospital",
+                                    "A. Author and B. Author",
+                                    "8 with limited-stage", "City Hospital ethics committee",
+                                    "City Hospital research fund.", "Competing interests. None declared.",
+                                    "No patient had progressed or died by the data cutoff",
                                     "Every patient started anlotinib at 10 mg",
                                     "No treatment-related adverse event was recorded",
                                     "No multivariable Cox model was fitted: there is no death in this cohort"],
@@ -164,6 +193,17 @@ def test_matrix_cases_say_what_they_lack(built):
                                                                              "index.html").read_text("utf-8"))))
         missing = [p for p in phrases if p not in text]
         assert not missing, (name, missing)
+
+
+def test_framing_checker_catches_a_re_analysis_the_papers_deaths_and_es_sclc_on_a_hospital_cohort():
+    nums = {"survival.os.events": 106, "cohort.table1.stage.limited.n": 12}
+    text = ("This report is a re-analysis. The scorecard shows which of them the analysed cohort prints. "
+            "With 44 deaths no Cox model can estimate it.")
+    bad = framing_problems(text, "<title>Anlotinib in ES-SCLC</title>", nums, 68)
+    assert any("re-analysis" in b for b in bad) and any("scorecard" in b for b in bad)
+    assert any("with 44 deaths" in b for b in bad) and any("ES-SCLC" in b for b in bad)
+    good = "With 106 deaths and 5 terms in the Cox model, it is exploratory."
+    assert framing_problems(good, "<title>Anlotinib in small cell lung cancer</title>", nums, 68) == []
 
 
 def test_checker_catches_untrue_text(tmp_path):

@@ -60,6 +60,20 @@ def everyone_censored(t) -> dict[str, pd.DataFrame]:
     return out
 
 
+def some_limited(t, k: int = 8) -> dict[str, pd.DataFrame]:
+    """The first ``k`` patients with limited-stage disease (the rest extensive): a cohort that is not ES-SCLC."""
+    p = t["patients"].copy()
+    p.loc[p.index[:k], "stage"] = "limited"
+    return {**t, "patients": p}
+
+
+#: A hospital's cohort.yaml with the article keys (analysis.report.framing.ARTICLE_KEYS).
+HOSPITAL_META = {"name": "city-hospital", "title": "Anlotinib with immunotherapy after prior ICI failure at City Hospital",
+                 "authors": ["A. Author", "B. Author"], "date": "2025-02-01",
+                 "ethics": "Approved by the City Hospital ethics committee (ref. 2024-17); consent waived.",
+                 "funding": "City Hospital research fund."}
+
+
 def one_dose(t, mg: str = "10") -> dict[str, pd.DataFrame]:
     """Every patient on the same starting dose."""
     p = t["patients"].copy()
@@ -135,11 +149,14 @@ MATRIX = (
                                                            "prior_ici_class": "pdl1", "anlotinib_dose_mg": "numeric"}}},
                covers=("n = 5", "one-level Cox covariates", "numeric ECOG term", "reverse KM follow-up",
                        "log rate CI", "log-log median CI")),
-    MatrixCase("censored_one_dose_no_ae", lambda: no_adverse_events(one_dose(everyone_censored(shipped()))),
+    MatrixCase("censored_one_dose_no_ae",
+               lambda: no_adverse_events(one_dose(everyone_censored(some_limited(shipped())))),
                params={"02-response": {"ci_method": "wilson"}, "04-subgroups": {"p_adjust": "fdr_bh"},
                        "common": {"days_per_month": 30.4375}},
+               meta=HOSPITAL_META,
                covers=("no events", "medians and follow-up not reached", "single dose level", "no adverse events",
-                       "no Cox model", "Wilson CI", "BH-adjusted p", "months of 30.4375 days")),
+                       "no Cox model", "Wilson CI", "BH-adjusted p", "months of 30.4375 days",
+                       "limited-stage patients", "cohort.yaml title, authors, date, ethics, funding")),
     MatrixCase("no_responders_resistant_anorexia",
                lambda: anorexia_most_frequent(one_level(all_not_evaluable(shipped()), "platinum_response",
                                                         "resistant")),

@@ -361,6 +361,9 @@ def data_dictionary() -> str:
             "", "| Rule | Severity | Table | Requirement |", "|---|---|---|---|"]
     out += [f"| `{r.id}` | {r.severity} | {r.table} | {_md(r.text)} |" for r in RULES]
     out += ["", RECIST_NOTE, ""]
+    from analysis.data.cohort_meta import markdown_section  # the cohort.yaml keys (issue #28)
+
+    out += [markdown_section(), ""]
     return "\n".join(out)
 
 

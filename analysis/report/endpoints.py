@@ -102,9 +102,9 @@ def landmark_sentence(s: EndpointSummary) -> str:
 def median_ci_note(method: str) -> str:
     """Where a median-CI method comes from, for the Methods section."""
     if method == "spss":
-        return ("the interval the paper's software (SPSS) reports (Greenwood variance and a kernel estimate of "
-                "the density at the median); the Brookmeyer–Crowley intervals that R and Stata report are a "
-                "parameter")
+        return ("the interval the paper's software (SPSS) reports (the Greenwood standard error divided by the slope "
+                "of the Kaplan–Meier curve between its 0.45 and 0.55 quantiles, a finite difference); the "
+                "Brookmeyer–Crowley intervals that R and Stata report are a parameter")
     return ("the Brookmeyer–Crowley interval as R's survfit reports it (a sensitivity analysis: the paper's SPSS "
             "symmetric interval is the default)")
 

@@ -7,7 +7,7 @@ One function per step, run in this order by :func:`render`:
 2. :func:`stage_project` copies the sources, the results folder (as ``results/``, so figures
    and included files lie inside the project root, as Quarto's Typst ``--root`` requires) and
    the shared render assets (as ``_render/``) into a temporary folder, and writes there the
-   cross-document variables ``supp.*`` (:func:`supplement_labels`) and the supplement's
+   cross-document variables ``supp.*`` (:func:`analysis.report.crossdoc.supplement_labels`) and the supplement's
    "S" numbering. Nothing is written into ``report/`` but the published files.
 3. The engine renders the staged copy:
 
@@ -53,6 +53,8 @@ from typing import Any
 
 import yaml
 
+from analysis.report import crossdoc
+
 ASSETS_DIR = Path(__file__).resolve().with_name("render_assets")
 LUA_FILTER = ASSETS_DIR / "manuscript.lua"
 SHARED_FILTER = ASSETS_DIR / "shared.lua"
@@ -73,7 +75,6 @@ MIN_PANDOC = (3, 2)
 MIN_TYPST = (0, 13)
 #: What a supplement's tables and figures are called in the article (``{{< var supp.<label> >}}``).
 SUPP_PREFIX = "S"
-SUPP_WORDS = {"tbl": "Supplementary Table", "fig": "Supplementary Figure"}
 #: Entries of the project folder never staged (build products, Quarto's own folders).
 NOT_STAGED = {"_output", ".quarto", "_freeze", "render.log", STAGED_ASSETS_DIR, STAGED_RESULTS}
 
@@ -86,8 +87,6 @@ UNRESOLVED = re.compile(
     r"|\?var:[\w.-]+"                                    # Quarto's missing {{< var >}}
 )
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
-#: A figure or table label where it is defined: ``{#fig-x ...}``, ``: caption {#tbl-x}``, ``::: {#fig-x}``.
-LABEL_DEF = re.compile(r"\{#(?P<label>(?P<kind>fig|tbl)-[A-Za-z0-9_-]+)")
 #: Keys of _quarto.yml that configure the project rather than the document.
 PROJECT_KEYS = {"project", "manuscript", "format", "execute", "website", "book", "filters", "engine"}
 RELATIVE_FILE_KEYS = ("bibliography", "csl")
@@ -328,8 +327,7 @@ def stage_project(project: Project, stage: Path) -> Project:
 
     supp: dict[str, str] = {}
     for doc in staged.documents[1:]:
-        labels = supplement_labels(expand_includes(doc, stage))
-        supp.update({label: text for label, (_, text) in labels.items()})
+        supp.update(crossdoc.supplement_labels(expand_includes(doc, stage)))
         _number_as_supplement(doc, list((project.config.get("format") or {"html": {}})))
     if supp:
         variables = _load_variables(stage)
@@ -337,24 +335,6 @@ def stage_project(project: Project, stage: Path) -> Project:
         (stage / "_variables.yml").write_text(
             yaml.safe_dump(variables, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
     return staged
-
-
-def supplement_labels(text: str) -> dict[str, tuple[str, str]]:
-    """``{label: (number, text)}`` of a supplement's figures and tables in order of definition,
-    each kind numbered S1, S2, ...: ``{"tbl-audit": ("S1", "Supplementary Table S1")}``.
-
-    >>> supplement_labels(": Audit {#tbl-audit}\\n\\n![Curve](f.svg){#fig-km}\\n\\n: More {#tbl-more}")
-    {'tbl-audit': ('S1', 'Supplementary Table S1'), 'fig-km': ('S1', 'Supplementary Figure S1'), 'tbl-more': ('S2', 'Supplementary Table S2')}
-    """
-    count = {"fig": 0, "tbl": 0}
-    labels: dict[str, tuple[str, str]] = {}
-    for m in LABEL_DEF.finditer(text):
-        if m.group("label") in labels:
-            continue
-        count[m.group("kind")] += 1
-        number = f"{SUPP_PREFIX}{count[m.group('kind')]}"
-        labels[m.group("label")] = (number, f"{SUPP_WORDS[m.group('kind')]} {number}")
-    return labels
 
 
 def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:

@@ -32,6 +32,9 @@ __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_f
            "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
+#: The article's cross-references of the Kaplan–Meier results, one place (one figure per endpoint today; with the
+#: multi-panel figure, "@fig-km" and its panels).
+KM_REFS = {"dor": "@fig-dor-km", "pfs": "@fig-pfs-km", "dose": "@fig-pfs-dose-km", "os": "@fig-os-km"}
 NAN = math.nan
 
 
@@ -175,8 +178,8 @@ def safety_paragraph(summary: pd.DataFrame, labels: Mapping[str, str], n: int, g
     >>> s = pd.DataFrame({"term": ["any", "fatigue"], "any_n": [2, 2], "any_pct": [40.0, 40.0],
     ...                   "grade3plus_n": [0, 0], "grade3plus_pct": [0.0, 0.0]})
     >>> print(safety_paragraph(s, {"fatigue": "Fatigue"}, 5, 0))  # doctest: +NORMALIZE_WHITESPACE
-    Treatment-related adverse events occurred in 2 of the 5 patients (40.0%), of grade 3 or higher in 0 (0.0%)
-    and of grade 5 (fatal) in 0 (0.0%) (@tbl-safety). The only one recorded was fatigue (40.0%).
+    Treatment-related adverse events occurred in 2 of the 5 patients (40.0%); none was of grade 3 or higher
+    and none was fatal (grade 5) (@tbl-safety). The only one recorded was fatigue (40.0%).
     """
     anyrow = summary[summary["term"] == "any"]
     n_any = int(anyrow["any_n"].iloc[0]) if len(anyrow) else 0
@@ -185,10 +188,13 @@ def safety_paragraph(summary: pd.DataFrame, labels: Mapping[str, str], n: int, g
                 "(@tbl-safety).")
     r = anyrow.iloc[0]
     pct5 = 100.0 * grade5_n / n if n else float("nan")
+    g3 = int(r["grade3plus_n"])
+    g3_txt = (f"of grade 3 or higher in {g3} ({fmt.percent(r['grade3plus_pct'])}%)" if g3 else
+              "none was of grade 3 or higher")
+    g5_txt = (f"fatal (grade 5) in {grade5_n} ({fmt.percent(pct5)}%)" if grade5_n else "none was fatal (grade 5)")
+    sep = ", " if g3 else "; "
     head = (f"Treatment-related adverse events occurred in {n_any} of the {count_word(n, 'patient')} "
-            f"({fmt.percent(r['any_pct'])}%), of grade 3 or higher in {int(r['grade3plus_n'])} "
-            f"({fmt.percent(r['grade3plus_pct'])}%) and of grade 5 (fatal) in {grade5_n} ({fmt.percent(pct5)}%) "
-            "(@tbl-safety).")
+            f"({fmt.percent(r['any_pct'])}%){sep}{g3_txt} and {g5_txt} (@tbl-safety).")
     terms = most_frequent(summary, labels, k)
     pct = dict(zip(summary["term"], summary["any_pct"]))
     named = [f"{lc(labels.get(t, t))} ({fmt.percent(pct[t])}%)" for t in terms]
@@ -318,7 +324,7 @@ def dose_paragraph(by_dose: pd.DataFrame, trend_p, unit: str = "months", conf_le
     if len(by_dose) == 1:
         r = by_dose.iloc[0]
         return (f"Every patient started anlotinib at {r['label']} mg, so progression-free survival was not "
-                f"compared by dose (@fig-pfs-dose-km).")
+                f"compared by dose ({KM_REFS['dose']}).")
     meds = join(f"{median_text(r.median, r.lower, r.upper, unit, conf_level)} with {r.label} mg"
                 for r in by_dose.itertuples(index=False))
     p = by_dose["p"].iloc[0]
@@ -326,17 +332,20 @@ def dose_paragraph(by_dose: pd.DataFrame, trend_p, unit: str = "months", conf_le
         tests = "no progression or death to compare by dose"
     else:
         tests = f"log-rank {p_text(p)}; test for trend {p_text(trend_p)}"
-    return f"By starting dose of anlotinib the median PFS was {meds} ({tests}; @fig-pfs-dose-km)."
+    return f"By starting dose of anlotinib the median PFS was {meds} ({tests}; {KM_REFS['dose']})."
 
 
 # ------------------------------------------------------------------------------------------- methods
 def followup_text(method: str, paper_method: str = "observed") -> str:
     """How the median follow-up is defined, for the Methods ("the paper's" only for the paper's definition).
 
+    >>> "fits" in followup_text("observed")
+    False
     >>> followup_text("reverse_km")[:60]
     'Median follow-up is the reverse Kaplan–Meier estimate (Schem'
     """
-    paper = " (the definition the paper's published follow-up fits)" if method == paper_method else ""
+    paper = (" (the paper gives its follow-up as a median with a range, which this definition yields)"
+             if method == paper_method else "")
     if method == "observed":
         return (f"Median follow-up is the median of the observed times with their range{paper}; the reverse "
                 "Kaplan–Meier estimate, which counts deaths as censored follow-up and is the usual standard, is "
@@ -361,9 +370,11 @@ def survival_methods(median_ci: str, rate_ci: str, followup_method: str, conf_le
     """
     conf = f"{100 * conf_level:g}%"
     if median_ci == "spss":
-        med = (f"Medians are given with the SPSS symmetric {conf} interval (median ± z·SE, Greenwood variance and a "
-               "kernel estimate of the density at the median), the interval the paper's software reports; the "
-               "Brookmeyer–Crowley intervals that R and Stata report are a parameter.")
+        med = (f"Medians are given with the SPSS symmetric {conf} interval, median ± z·SE, whose SE is the Greenwood "
+               "standard error of the survival at the median divided by the slope of the Kaplan–Meier curve "
+               "there, taken as a finite difference between the 0.45 and 0.55 quantiles (the interval the "
+               "paper's software, SPSS, reports); the Brookmeyer–Crowley intervals that R and Stata report are a "
+               "parameter.")
     else:
         med = (f"Medians are given with the Brookmeyer–Crowley {conf} interval ({fmt.method_name(median_ci)}, as "
                "R's survfit reports it); the paper's SPSS symmetric interval is the default parameter.")
@@ -377,15 +388,16 @@ def proportion_methods(ci_method: str, conf_level: float = 0.95, exclude_not_eva
                        paper_method: str = "clopper-pearson") -> str:
     """The Methods' sentence on the response proportions, from the parameters.
 
-    >>> proportion_methods("clopper-pearson")
-    'Proportions are given with Clopper–Pearson exact 95% confidence intervals, as in the paper; patients who were not evaluable count in the denominators of the ORR and DCR.'
-    >>> proportion_methods("wilson", 0.9, exclude_not_evaluable=True)
-    'Proportions are given with Wilson score 90% confidence intervals (the paper used Clopper–Pearson exact intervals); patients who were not evaluable are left out of the denominators of the ORR and DCR (the paper kept them).'
+    >>> print(proportion_methods("clopper-pearson"))
+    Proportions are given with Clopper–Pearson exact 95% confidence intervals, which give the paper's published intervals (the paper does not name its method); patients who were not evaluable count in the denominators of the ORR and DCR.
+    >>> print(proportion_methods("wilson", 0.9, exclude_not_evaluable=True))
+    Proportions are given with Wilson score 90% confidence intervals (Clopper–Pearson exact intervals give the paper's published ones); patients who were not evaluable are left out of the denominators of the ORR and DCR (the paper kept them).
     """
     conf = f"{100 * conf_level:g}%"
     out = f"Proportions are given with {fmt.method_name(ci_method)} {conf} confidence intervals"
-    out += ", as in the paper" if ci_method == paper_method else (
-        f" (the paper used {fmt.method_name(paper_method)} intervals)")
+    out += (", which give the paper's published intervals (the paper does not name its method)"
+            if ci_method == paper_method else
+            f" ({fmt.method_name(paper_method)} intervals give the paper's published ones)")
     if exclude_not_evaluable:
         out += "; patients who were not evaluable are left out of the denominators of the ORR and DCR (the paper kept them)"
     else:
@@ -451,14 +463,14 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
         a_dor = "duration of response was not analysed (no responder)"
     else:
         p_dor = (f"Among the {count_word(dor.n, 'responder')}, {dor.events} progressed or died; the median DoR was "
-                 f"{med(dor)} (@fig-dor-km) and the DoR rate was {_landmarks(dor)}.")
+                 f"{med(dor)} ({KM_REFS['dor']}) and the DoR rate was {_landmarks(dor)}.")
         a_dor = f"median duration of response {med(dor)}"
     if pfs.events == 0:
         p_pfs = (f"No patient had progressed or died by the data cutoff: the median PFS was not reached "
-                 f"(@fig-pfs-km); the PFS rate was {_landmarks(pfs)}.")
+                 f"({KM_REFS['pfs']}); the PFS rate was {_landmarks(pfs)}.")
     else:
-        p_pfs = (f"{count_word(pfs.events, 'patient')} ({fmt.percent(pfs.events_pct)}%) had progressed or died. The "
-                 f"median PFS was {med(pfs)} (@fig-pfs-km); the PFS rate was {_landmarks(pfs)}.")
+        p_pfs = (f"Progression or death was recorded in {count_word(pfs.events, 'patient')} "
+                 f"({fmt.percent(pfs.events_pct)}%). The median PFS was {med(pfs)} ({KM_REFS['pfs']}); the PFS rate was {_landmarks(pfs)}.")
     p_dose = dose_paragraph(by_dose, trend_p, "months", conf_level)
     fu_txt = duration_text(fu.median)
     other_txt = duration_text(fu_other.median)
@@ -466,7 +478,8 @@ def survival_paragraphs(summ: Mapping, fu, fu_other, by_dose: pd.DataFrame, tren
               else "no patient had died")
     p_os = (f"The median follow-up was {fu_txt} (range {fmt.num(fu.min, 1)}–{fmt.num(fu.max, 1)} months; "
             f"{fmt.method_name(fu.method)}; by the {fmt.method_name(fu_other.method)} method {other_txt}), and "
-            f"{deaths}. The median OS was {med(os_)} (@fig-os-km, @tbl-survival); the OS rate was "
+            f"{deaths}. The median OS was {med(os_)} ({KM_REFS['os']}; all estimates in "
+            f"[{{{{< var supp.tbl-survival >}}}}](supplement.html#tbl-survival)); the OS rate was "
             f"{_landmarks(os_)}.")
     after = (f"after a median follow-up of {fu_txt}" if _finite(fu.median) else
              f"with the median follow-up {fu_txt}")
@@ -494,12 +507,12 @@ def p_adjust_text(method: str) -> str:
     """The Methods' sentence on multiplicity, from the ``p_adjust`` parameter.
 
     >>> p_adjust_text("none")
-    'Subgroup p values are not adjusted for multiplicity, as in the paper; Benjamini–Hochberg adjustment is a parameter'
+    'Subgroup p values are not adjusted for multiplicity (the paper reports no adjustment); Benjamini–Hochberg adjustment is a parameter'
     """
     if method == "none":
-        return ("Subgroup p values are not adjusted for multiplicity, as in the paper; Benjamini–Hochberg adjustment "
-                "is a parameter")
-    return (f"Subgroup p values are given unadjusted in the text and tables, as in the paper, and "
+        return ("Subgroup p values are not adjusted for multiplicity (the paper reports no adjustment); "
+                "Benjamini–Hochberg adjustment is a parameter")
+    return (f"Subgroup p values are given unadjusted in the text and tables (the paper reports no adjustment) and "
             f"{fmt.method_name(method)}-adjusted in the subgroup table's data file")
 
 
@@ -631,8 +644,115 @@ def response_paragraph(change: Mapping, case: Mapping) -> str:
     shrink = case["shrinkage_pct"][0]
     if shrink is None or not _finite(shrink) or float(shrink) <= 0:
         return out + " No patient's target lesions shrank."
-    t = {k: v[1] for k, v in case.items()}
-    return out + (f" The deepest response was in a {t['age']}-year-old {t['sex']} {t['prior_ici_failure']}: on "
-                  f"anlotinib with {t['ici_agent']}, the sum of the target-lesion diameters fell by "
-                  f"{t['shrinkage_pct']}% ({t['best_response']}), a nadir first recorded {t['treatment_duration']} "
-                  "months after the start of treatment.")
+    # no patient is described by characteristics (age, sex, agent, time on treatment identify a patient)
+    return out + (f" The deepest response was a reduction of {fmt.percent(float(shrink))}% in the sum of the "
+                  "target-lesion diameters.")
+
+
+# ------------------------------------------------------------------------------------------- framing
+def caption_prefix(synthetic: bool) -> str:
+    """The first words of every figure caption: "Synthetic cohort. " for the shipped synthetic cohort, else "".
+
+    Figure captions are built in the notebooks; each starts with this, so a figure copied out of the
+    article still says what data it shows.
+
+    >>> caption_prefix(True) + "Overall survival.", caption_prefix(False) + "Overall survival."
+    ('Synthetic cohort. Overall survival.', 'Overall survival.')
+    """
+    return "Synthetic cohort. " if synthetic else ""
+
+
+def on_treatment_sentence(n_on: int, cutoff_text: str) -> str:
+    """Patients still on treatment at the data cutoff, in words for none or one.
+
+    >>> on_treatment_sentence(0, "20 January 2025")
+    'At the data cutoff (20 January 2025), no patient was still receiving treatment.'
+    >>> on_treatment_sentence(11, "20 January 2025")
+    'At the data cutoff (20 January 2025), 11 patients were still receiving treatment.'
+    """
+    who = ("no patient was" if n_on == 0 else "one patient was" if n_on == 1 else f"{n_on} patients were")
+    return f"At the data cutoff ({cutoff_text}), {who} still receiving treatment."
+
+
+#: How each level of the baseline paragraph's variables reads after "n (pct%)": the full phrase (the first level
+#: named) and the short one (the levels after it); levels not listed read as "had <label>". Only the levels
+#: present in the cohort are named, largest first.
+_BASELINE_PHRASES = {
+    "sex": {"male": ("were men", "men"), "female": ("were women", "women")},
+    "prior_lines_group": {"first_line": ("had received their previous immunotherapy in the first line", "in the first line"),
+                          "second_or_more": ("had received their previous immunotherapy in the second line or later",
+                                             "in the second line or later")},
+    "platinum_response": {"sensitive": ("were platinum-sensitive", "platinum-sensitive"),
+                          "resistant": ("were platinum-resistant", "platinum-resistant")},
+    "prior_ici_class": {"pd1": ("had received a PD-1 inhibitor before", "a PD-1 inhibitor"),
+                        "pdl1": ("had received a PD-L1 inhibitor before", "a PD-L1 inhibitor")},
+    "prior_ici_failure": {"progression": ("had stopped their previous immunotherapy for progression", "for progression"),
+                          "intolerance": ("had stopped their previous immunotherapy for intolerance", "for intolerance")},
+}
+_BASELINE_ALL = {"were": "all were", "had": "all had"}
+
+
+def baseline_paragraph(t1_data: pd.DataFrame, n: int, variables: Sequence[str] = (
+        "sex", "prior_lines_group", "platinum_response", "prior_ici_class", "prior_ici_failure")) -> str:
+    """The baseline paragraph from Table 1's data (:func:`analysis.report.tables.table1`): median age and range,
+    then each variable of ``variables`` as a clause naming only its levels present, largest first.
+
+    >>> t1 = pd.DataFrame({"variable": ["age", "sex", "sex"], "level": ["", "male", "female"],
+    ...                    "label": ["", "Male", "Female"], "n": [0, 3, 2], "pct": [0, 60.0, 40.0],
+    ...                    "median": [61, 0, 0], "min": [40, 0, 0], "max": [77, 0, 0]})
+    >>> baseline_paragraph(t1, 5, ("sex",))
+    'The 5 patients had a median age of 61 years (range 40–77) (@tbl-baseline); 3 (60.0%) were men and 2 (40.0%) women. @fig-flow shows the analysis populations.'
+    >>> baseline_paragraph(t1.assign(n=[0, 5, 0], pct=[0, 100.0, 0]), 5, ("sex",)).split("; ")[1]
+    'all were men. @fig-flow shows the analysis populations.'
+    """
+    age = t1_data.iloc[0]
+    rows = t1_data.iloc[1:]
+    clauses = []
+    for v in variables:
+        g = rows[(rows["variable"] == v) & (rows["n"] > 0)].sort_values("n", ascending=False, kind="stable")
+        if g.empty:
+            continue
+        phrases = _BASELINE_PHRASES.get(v, {})
+        if len(g) == 1:
+            full = phrases.get(str(g["level"].iloc[0]), (f"had {lc(str(g['label'].iloc[0]))}",))[0]
+            verb, rest = full.split(" ", 1)
+            clauses.append(f"{_BASELINE_ALL.get(verb, 'all ' + verb)} {rest}")
+            continue
+        parts = []
+        for i, r in enumerate(g.itertuples(index=False)):
+            full, short = phrases.get(r.level, (f"had {lc(str(r.label))}", lc(str(r.label))))
+            parts.append(f"{int(r.n)} ({fmt.percent(r.pct)}%) {full if i == 0 else short}")
+        clauses.append(join(parts))
+    head = (f"The {count_word(n, 'patient')} had a median age of {fmt.num(age['median'], 0)} years (range "
+            f"{fmt.num(age['min'], 0)}–{fmt.num(age['max'], 0)}) (@tbl-baseline)")
+    return head + ("; " + "; ".join(clauses) if clauses else "") + ". @fig-flow shows the analysis populations."
+
+
+def subgroup_abstract(sub: pd.DataFrame, alpha: float = ALPHA) -> str:
+    """The abstract's subgroup sentence: the characteristics by which OS differed (log-rank p < ``alpha``), with
+    their p values, or that it differed by none (``sub`` as in :func:`subgroup_paragraph`).
+
+    >>> sub = pd.DataFrame({"variable": ["ecog_group"] * 2 + ["sex"] * 2, "variable_label": ["ECOG"] * 2 + ["Sex"] * 2,
+    ...                     "label": ["0–1", "≥2", "Male", "Female"], "median": [16.2, 9.5, 12, 13],
+    ...                     "p": [0.021, 0.021, 0.5, 0.5]})
+    >>> subgroup_abstract(sub)
+    'Overall survival differed by ECOG (log-rank p = 0.021) and by no other characteristic compared.'
+    >>> subgroup_abstract(sub.assign(p=0.4))
+    'Overall survival did not differ significantly by any of the 2 baseline characteristics compared (log-rank).'
+    """
+    sig, other = [], 0
+    for _, g in sub.groupby("variable", sort=False):
+        if len(g) < 2 or not _finite(g["p"].iloc[0]):
+            continue
+        if float(g["p"].iloc[0]) < alpha:
+            sig.append(f"{lc(str(g['variable_label'].iloc[0]))} (log-rank {p_text(g['p'].iloc[0])})")
+        else:
+            other += 1
+    if not sig:
+        if not other:
+            return "No baseline subgroup could be compared."
+        return (f"Overall survival did not differ significantly by any of the {count_word(other, 'baseline characteristic')} "
+                "compared (log-rank).")
+    tail = ("" if not other else " and by no other characteristic compared" if other == 1 else
+            f" and by none of the other {other} characteristics compared")
+    return f"Overall survival differed by {join(sig)}{tail}."

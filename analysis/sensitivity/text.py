@@ -13,7 +13,8 @@ import pandas as pd
 
 from analysis.report import fmt
 
-__all__ = ["multiverse_sentence", "scenarios_sentence", "scenario_changes_sentence", "robustness_text"]
+__all__ = ["multiverse_sentence", "scenarios_sentence", "scenario_changes_sentence", "robustness_text",
+           "choices_discussion", "curve_caption"]
 
 
 def _pct(k: int, n: int) -> str:
@@ -139,3 +140,46 @@ def robustness_text(shares: pd.DataFrame, scen: pd.DataFrame, choices, comps: di
         lines.append(f"- {multiverse_sentence(m, choices)} Named scenarios: "
                      + scenarios_sentence(s, with_claim=False))
     return "\n".join(lines) + "\n"
+
+
+def choices_discussion(comps: dict[str, pd.DataFrame], top: int = 3) -> str:
+    """The Discussion's sentence on which analytic choices matter, ranked by how many headline numbers each named
+    scenario changes as printed (never asserted: a scenario that changes nothing is said to change nothing).
+
+    >>> c = lambda k, n=4: pd.DataFrame({"key": list("abcd")[:n], "status": ["changed"] * k + ["same"] * (n - k)})
+    >>> print(choices_discussion({"efron-ties": c(0), "months-365": c(3), "wilson-ci": c(1)}))
+    Which analytic choices matter was measured, not assumed: of the 4 headline numbers, `months-365` changes the most as printed (3), then `wilson-ci` (1); `efron-ties` changes none.
+    """
+    if not comps:
+        return "No sensitivity scenario was run, so which analytic choices matter was not measured."
+    counts = {n: int((c.status != "same").sum()) for n, c in comps.items()}
+    total = max(len(c) for c in comps.values())
+    order = sorted((n for n in counts if counts[n]), key=lambda n: (-counts[n], list(counts).index(n)))
+    none = [n for n in counts if not counts[n]]
+    head = ("Which analytic choices matter was measured, not assumed: of the "
+            f"{total} headline numbers, ")
+    if not order:
+        return head + f"none of the {len(comps)} named scenarios changes any as printed."
+    shown = order[:top]
+    text = head + f"`{shown[0]}` changes the most as printed ({counts[shown[0]]})"
+    if len(shown) > 1:
+        rest = [f"`{n}` ({counts[n]})" for n in shown[1:]]
+        text += ", then " + (rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1])
+    if none:
+        text += f"; {_names(none)} change{'s' if len(none) == 1 else ''} none"
+    return text + "."
+
+
+def curve_caption(n_drawn: int, n_specs: int, n_choices: int, term: str) -> str:
+    """The specification curve's caption, counting the specifications it draws (those with the term in the model).
+
+    >>> curve_caption(192, 256, 8, "ECOG performance status")[:120]
+    'Specification curve: the hazard ratio of ECOG performance status in the Cox model in the 192 of the 256 specifications ('
+    """
+    which = (f"in all {n_specs} specifications" if n_drawn == n_specs else
+             f"in the {n_drawn} of the {n_specs} specifications (combinations of {n_choices} analytic choices) that "
+             "keep the term in the model")
+    if n_drawn == n_specs:
+        which += f" (combinations of {n_choices} analytic choices)"
+    return (f"Specification curve: the hazard ratio of {term} in the Cox model {which}, sorted (filled: p < 0.05); "
+            "below, the choices each specification made.")

@@ -1053,7 +1053,7 @@ def findings_text(targets: pd.DataFrame) -> str:
                and se_max_from_ci(t.value[f"subgroups.cox.{v}.lower"], t.value[f"subgroups.cox.{v}.upper"],
                                   t.dec[f"subgroups.cox.{v}.lower"], t.dec[f"subgroups.cox.{v}.upper"]) < se_bin]
         if bad:
-            out += (f" With {deaths:.0f} deaths no Cox model can estimate the log hazard ratio of a two-level "
+            out += (f" With the {deaths:.0f} deaths the paper reports, no Cox model can estimate the log hazard ratio of a two-level "
                     f"covariate with a standard error below 2/√{deaths:.0f} = {se_bin:.3f}; the intervals the "
                     f"paper prints for {len(bad)} of its covariates imply smaller ones, so no data set reproduces "
                     "both bounds of those intervals.")
@@ -1071,8 +1071,8 @@ def findings_text(targets: pd.DataFrame) -> str:
         parts = [clause(v, *r[:3]) for v, r in rows.items()]
         listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
         out += (" A row's HR, CI bounds and Wald p all come from one log hazard ratio and one standard error (at "
-                f"least that smallest one), so of each row at most these can print together: {listed}. The "
-                "scorecard shows which of them the analysed cohort prints.")
+                f"least that smallest one), so of each row of the paper's Cox model at most these can print "
+                f"together: {listed}.")
     return out
 
 

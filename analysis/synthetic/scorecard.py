@@ -364,7 +364,7 @@ def comparison_text(comp: pd.DataFrame, name: str, n: int, paper_n: int) -> str:
             f"For {inside} of the {int(with_ci.sum())} estimates with a published interval, the paper's interval "
             "contains this cohort's estimate. Differences reflect different patients, follow-up and possibly "
             "methods (see the Methods), not errors of reproduction; the consistency audit of the paper's own "
-            "numbers is in the appendix.")
+            "numbers follows (@tbl-paper-audit).")
 
 
 def paper_n(targets: pd.DataFrame) -> int:
@@ -378,15 +378,6 @@ def comparison_sentence(paper_n: int) -> str:
             "beside the published ones, estimate by estimate, without scoring them as a reproduction.")
 
 
-def section_markdown(reproduction: bool, text: str = "", summary: str = "") -> str:
-    """The scorecard section's heading and content: the reproduction scorecard (shipped synthetic cohort) or
-    the comparison with the published study (any other cohort). ``text`` and ``summary`` (the markdown of
-    ``scorecard-text`` and ``tbl-scorecard-summary``) are written in, not included: an include inside an
-    included file resolves differently in Quarto (relative to the main document) and elsewhere."""
-    title = "Reproduction of the published results" if reproduction else "Comparison with the published study"
-    return f"### {title} {{#sec-scorecard}}\n\n{text.strip()}\n\n{summary.strip()}\n"
-
-
 _MISSES_INTRO = (
     "Each reason is computed from the analysed data and the published numbers: for a median interval, the days "
     "between the two deaths that set its half-width; for a landmark rate, the patients at risk and the Greenwood "
@@ -396,11 +387,155 @@ _MISSES_INTRO = (
     "the audit's finding.")
 
 
-def appendix_markdown(reproduction: bool, card: str = "", misses: str = "") -> str:
-    """The appendix subsections after the audit: the misses and the number-by-number scorecard (reproduction),
-    or the number-by-number comparison; ``card`` and ``misses`` are the markdown of ``tbl-scorecard`` and
-    ``tbl-misses``, written in (no nested includes)."""
+# ---------------------------------------------------------------------------------------------
+# the abstract's conclusion: which of the paper's headline results the data reproduce
+# ---------------------------------------------------------------------------------------------
+REPRODUCED = ("exact", "within tolerance")
+_ENDPOINT_WORDS = {"dor": "duration of response", "pfs": "progression-free survival", "os": "overall survival",
+                   "followup": "follow-up"}
+
+
+def headline_label(key: str, labels: Mapping[str, str] | None = None) -> str:
+    """A headline key in words for running text.
+
+    >>> headline_label("survival.pfs.median"), headline_label("subgroups.ecog_group.p", {"ecog_group": "ECOG status"})
+    ('the median progression-free survival', 'the log-rank test of overall survival by ECOG status')
+    """
+    labels = labels or {}
+    parts = key.split(".")
+    if key == "response.orr.pct":
+        return "the objective response rate"
+    if key == "response.dcr.pct":
+        return "the disease control rate"
+    if parts[0] == "survival" and parts[-1] == "median":
+        return f"the median {_ENDPOINT_WORDS.get(parts[1], parts[1])}"
+    if parts[0] == "survival" and parts[-1] == "p" and parts[1] == "pfs_by_dose":
+        return "the log-rank test of progression-free survival by dose"
+    if parts[0] == "subgroups" and parts[1] == "cox" and len(parts) == 4:
+        what = {"hr": "hazard ratio", "p": "p value"}.get(parts[3], parts[3])
+        name = labels.get(parts[2], parts[2])
+        return f"the Cox {what} of {name[:1].lower() + name[1:] if not name[:2].isupper() else name}"
+    if parts[0] == "subgroups" and parts[-1] == "p" and len(parts) == 3:
+        name = labels.get(parts[1], parts[1])
+        return f"the log-rank test of overall survival by {name[:1].lower() + name[1:] if not name[:2].isupper() else name}"
+    if key == "safety.any.any_pct":
+        return "the rate of treatment-related adverse events"
+    if key == "safety.any.grade3plus_pct":
+        return "the rate of grade 3 or higher treatment-related adverse events"
+    return key
+
+
+def _printed(value, unit: str, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not computed"
+    if isinstance(value, Number) and math.isinf(float(value)):
+        return "not reached"
+    s = format_published(float(value), decimals)
+    return {"months": f"{s} months", "percent": f"{s}%", "p": f"p = {s}"}.get(unit, s)
+
+
+def headline_keys(targets: pd.DataFrame) -> list[str]:
+    """The paper's headline results: the estimates its abstract prints (rates, medians, p values; not counts,
+    not interval bounds, not the medians of single subgroups), in the paper's order."""
+    first = targets.drop_duplicates("key")
+    first = first[first["kind"].isin(["value"])] if "kind" in first else first
+    out = []
+    for r in first.itertuples(index=False):
+        parts = r.key.split(".")
+        if "Abstract" not in str(r.where) or r.unit == "count" or parts[-1] in ("lower", "upper", "min", "max"):
+            continue
+        if parts[0] == "subgroups" and len(parts) > 3 and parts[1] != "cox":
+            continue
+        out.append(r.key)
+    return out
+
+
+def headline_reproduction(card: pd.DataFrame, targets: pd.DataFrame, labels: Mapping[str, str] | None = None
+                          ) -> dict[str, tuple]:
+    """Which headline results (:func:`headline_keys`) the cohort reproduces: an estimate counts as reproduced
+    when it and the bounds of its published interval are exact or within tolerance (:data:`REPRODUCED`).
+
+    Returns ``{key: (value, text)}``: ``headline.n``, ``headline.reproduced``, ``headline.not_reproduced`` and
+    ``headline.sentence`` (the abstract's conclusion on the reproduction, computed from the card).
+    """
+    status = card.drop_duplicates("key").set_index("key")["status"]
+    rep = card.drop_duplicates("key").set_index("key")["reproduced"]
+    first = targets.drop_duplicates("key").set_index("key")
+    yes, no = [], []
+    for k in headline_keys(targets):
+        if k not in status.index:
+            continue
+        stem = k.rsplit(".", 1)[0]
+        bounds = [b for b in (f"{stem}.lower", f"{stem}.upper") if b in status.index] if k.endswith(
+            (".median", ".pct", ".hr")) else []
+        name = headline_label(k, labels)
+        unit, d = str(first.loc[k, "unit"]), int(first.loc[k, "decimals"])
+        if status[k] not in REPRODUCED:
+            no.append(f"{name} (published {_printed(float(first.loc[k, 'value']), unit, d)}, here "
+                      f"{_printed(_num(rep[k]), unit, d)})")
+        elif any(status[b] not in REPRODUCED for b in bounds):
+            bd = int(first.loc[bounds[0], "decimals"])
+            pub = "–".join(format_published(float(first.loc[b, "value"]), bd) for b in bounds)
+            here = "–".join(format_published(_num(rep[b]), bd) if _num(rep[b]) == _num(rep[b]) else "–" for b in bounds)
+            yes.append(name)
+            no.append(f"the confidence interval of {name.removeprefix('the ')} (published {pub}, here {here})")
+        else:
+            yes.append(name)
+    n = len(yes) + len([x for x in no if not x.startswith("the confidence interval")])
+    parts = []
+    if yes:
+        parts.append(f"The synthetic cohort reproduces {_join(yes)} as the paper's abstract prints "
+                     f"{'it' if len(yes) == 1 else 'them'}")
+    if no:
+        parts.append(f"it does not reproduce {_join(no)}")
+    sentence = ("; ".join(parts) + ".") if parts else "The paper's abstract prints no headline estimate to compare."
+    sentence = sentence[0].upper() + sentence[1:]
+    return {"headline.n": (n, str(n)), "headline.reproduced": (len(yes), str(len(yes))),
+            "headline.not_reproduced": (len(no), str(len(no))), "headline.sentence": (None, sentence)}
+
+
+def _num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def section_title(reproduction: bool) -> str:
+    """The heading of the scorecard's section of the supplement."""
+    return "Reproduction of the published results" if reproduction else "Comparison with the published study"
+
+
+def card_title(reproduction: bool) -> str:
+    """The heading of the number-by-number table's section of the supplement."""
+    return "Reproduction scorecard, number by number" if reproduction else "The published estimates beside this cohort's"
+
+
+def misses_markdown(reproduction: bool) -> str:
+    """The heading and introduction of the supplement's "not reproduced exactly" table (reproduction only; ""
+    otherwise). Holds no include: the supplement includes ``tbl-misses.md`` itself (no nested includes)."""
+    if not reproduction:
+        return ""
+    return "## Numbers not reproduced exactly, and why {#sec-supp-misses}\n\n" + _MISSES_INTRO
+
+
+def article_text(reproduction: bool, count_sentence: str = "", headline_sentence: str = "", paper_n: int = 0) -> str:
+    """The article's paragraph on the published study; the tables it summarises are in the supplement.
+
+    >>> article_text(False, paper_n=68)
+    "For comparison, the estimates of the published study of 68 patients [@chen2025] are set beside this cohort's in [{{< var supp.tbl-scorecard-summary >}}](supplement.html#tbl-scorecard-summary) and [{{< var supp.tbl-scorecard >}}](supplement.html#tbl-scorecard)."
+    """
     if reproduction:
-        return ("### Numbers not reproduced exactly, and why\n\n" + _MISSES_INTRO
-                + f"\n\n{misses.strip()}\n\n### Reproduction scorecard, number by number\n\n{card.strip()}\n")
-    return f"### The published estimates beside this cohort's\n\n{card.strip()}\n"
+        return (f"{count_sentence} {headline_sentence} The scorecard by section "
+                "([{{< var supp.tbl-scorecard-summary >}}](supplement.html#tbl-scorecard-summary)), number by number "
+                "([{{< var supp.tbl-scorecard >}}](supplement.html#tbl-scorecard)), the reason for every number not "
+                "reproduced exactly ([{{< var supp.tbl-misses >}}](supplement.html#tbl-misses)) and the audit of the "
+                "paper's own numbers ([{{< var supp.tbl-paper-audit >}}](supplement.html#tbl-paper-audit)) are in the "
+                "supplement.")
+    return (f"For comparison, the estimates of the published study of {paper_n} patients [@chen2025] are set beside "
+            "this cohort's in [{{< var supp.tbl-scorecard-summary >}}](supplement.html#tbl-scorecard-summary) and "
+            "[{{< var supp.tbl-scorecard >}}](supplement.html#tbl-scorecard).")

@@ -289,10 +289,12 @@ def test_supplement_numbers_its_tables_and_figures_S1_and_the_article_cites_them
 
 
 def test_supplement_labels_are_numbered_in_order_of_definition():
-    labels = rr.supplement_labels("![A](a.svg){#fig-a}\n\n: T {#tbl-t}\n\n::: {#fig-b}\n![B](b.svg)\n\nB\n:::\n"
+    from analysis.report import crossdoc
+
+    labels = crossdoc.supplement_labels("![A](a.svg){#fig-a}\n\n: T {#tbl-t}\n\n::: {#fig-b}\n![B](b.svg)\n\nB\n:::\n"
                                   "\nSee @tbl-t.\n\n: U {#tbl-u}\n")
-    assert labels == {"fig-a": ("S1", "Supplementary Figure S1"), "tbl-t": ("S1", "Supplementary Table S1"),
-                      "fig-b": ("S2", "Supplementary Figure S2"), "tbl-u": ("S2", "Supplementary Table S2")}
+    assert labels == {"fig-a": "Supplementary Figure S1", "tbl-t": "Supplementary Table S1",
+                      "fig-b": "Supplementary Figure S2", "tbl-u": "Supplementary Table S2"}
 
 
 def test_links_to_the_supplement_open_its_pdf_from_the_pdf(rendered):

@@ -103,10 +103,14 @@ def test_paper_n_in_the_introduction_comes_from_the_targets_not_the_cohort():
     from analysis.synthetic.scorecard import paper_n
     from analysis.synthetic.targets import load_targets
 
+    from analysis.report.framing import introduction, population
+
     assert paper_n(load_targets()) == 68
     qmd = (PROJ_ROOT / "report" / "index.qmd").read_text(encoding="utf-8")
     intro = qmd[qmd.index("## Introduction"):qmd.index("## Methods")]
-    assert "study of {{< var scorecard.paper.n >}} patients" in intro and "cohort.n" not in intro
+    assert "../results/06-scorecard/introduction.md" in intro and "cohort.n" not in intro
+    pop = population({"extensive": 150})
+    assert "reported 68 patients" in introduction(False, 68, pop) and "reported 99 patients" in introduction(True, 99, pop)
 
 
 def test_most_frequent_adverse_events_ranked_from_the_data_anorexia_first():
@@ -150,7 +154,7 @@ def test_hazard_ratio_direction_worded_from_the_estimate_and_the_reference():
 def test_followup_reverse_km_is_not_called_the_definition_of_the_papers_figure():
     rev = text.followup_text("reverse_km")
     assert "the paper's published follow-up" not in rev and rev.startswith("Median follow-up is the reverse")
-    assert "the definition the paper's published follow-up fits" in text.followup_text("observed")
+    assert "fits" not in text.followup_text("observed") and "median with a range" in text.followup_text("observed")
 
 
 def test_rate_ci_log_does_not_credit_statas_sts_list():
@@ -230,9 +234,9 @@ def test_methods_sentences_follow_the_parameters_not_the_paper():
     from analysis.report.text import proportion_methods, survival_population
 
     paper = proportion_methods("clopper-pearson", 0.95, False)
-    assert "as in the paper" in paper and "count in the denominators" in paper
+    assert "give the paper's published intervals" in paper and "count in the denominators" in paper
     other = proportion_methods("jeffreys", 0.9, True)
-    assert "as in the paper" not in other and "90%" in other and "left out of the denominators" in other
+    assert "give the paper's published intervals" not in other and "90%" in other and "left out of the denominators" in other
     assert "last tumour assessment" not in survival_population("last_contact")
     assert "last tumour assessment" in survival_population("last_assessment")
     assert "landmark" not in survival_population("last_contact", 0, 0)

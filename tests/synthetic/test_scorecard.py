@@ -135,8 +135,8 @@ def test_ceiling_column_and_sentence(targets, audit):
 
 def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_without_verdicts():
     """Any cohort but the shipped one: 'Comparison with the published study', no exact/off counts."""
-    from analysis.synthetic.scorecard import (HEADLINE_KEYS, appendix_markdown, comparison, comparison_display,
-                                              comparison_text, section_markdown)
+    from analysis.synthetic.scorecard import (HEADLINE_KEYS, article_text, comparison, comparison_display,
+                                              comparison_text, misses_markdown, section_title)
 
     targets = load_targets()
     rep = {"cohort.n": 48.0, "survival.os.median": 10.0, "survival.os.lower": 6.0, "survival.os.upper": float("inf"),
@@ -150,19 +150,7 @@ def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_wit
     words = " ".join(comparison_display(comp).astype(str).to_numpy().ravel()) + comparison_text(comp, "x", 48, 68)
     assert not re.search(r"\bexact|\boff\b|reproduced", words)
     assert "(`x`, 48 patients) is not the cohort of the published study (68 patients)" in words
-    assert section_markdown(False).startswith("### Comparison with the published study {#sec-scorecard}")
-    assert section_markdown(True).startswith("### Reproduction of the published results {#sec-scorecard}")
-    assert "misses table" not in appendix_markdown(False, "card", "misses table")
-    assert "misses table" in appendix_markdown(True, "card", "misses table")
-
-
-def test_scorecard_section_and_appendix_include_no_other_file():
-    """Quarto resolves an include inside an included file relative to the main document, not to the
-    including file: the scorecard snippets carry their parts written in, never {{< include >}}."""
-    from analysis.synthetic.scorecard import appendix_markdown, section_markdown
-
-    for reproduction in (True, False):
-        section = section_markdown(reproduction, "The text.", ": Summary {#tbl-scorecard-summary}")
-        appendix = appendix_markdown(reproduction, ": Card {#tbl-scorecard}", ": Misses {#tbl-misses}")
-        assert "{{<" not in section + appendix
-        assert "The text." in section and "{#tbl-scorecard-summary}" in section and "{#tbl-scorecard}" in appendix
+    assert section_title(False) == "Comparison with the published study"
+    assert section_title(True) == "Reproduction of the published results"
+    assert misses_markdown(False) == "" and "Numbers not reproduced exactly" in misses_markdown(True)
+    assert not re.search(r"reproduc|exact|scorecard shows", article_text(False, paper_n=68))
