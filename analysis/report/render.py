@@ -325,6 +325,9 @@ def stage_project(project: Project, stage: Path) -> Project:
         shutil.copy2(ASSETS_DIR / name, stage / STAGED_ASSETS_DIR / name)
     staged = project.staged(stage)
 
+    variables = _load_variables(stage)
+    for doc in staged.documents:
+        _resolve_front_matter(doc, variables)
     supp: dict[str, str] = {}
     for doc in staged.documents[1:]:
         supp.update(crossdoc.supplement_labels(expand_includes(doc, stage)))
@@ -335,6 +338,54 @@ def stage_project(project: Project, stage: Path) -> Project:
         (stage / "_variables.yml").write_text(
             yaml.safe_dump(variables, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
     return staged
+
+
+#: Front matter fields whose ``{{< var >}}`` the render step fills in before either engine reads them:
+#: Quarto parses ``date`` before it expands shortcodes ("Invalid Date"), and the running head goes
+#: into the Typst page header (layout.typ), which no engine expands.
+FRONT_MATTER_VARS = ("date", "running-head")
+
+
+def _resolve_front_matter(doc: Path, variables: dict) -> None:
+    """Fill in the ``var`` shortcodes of the staged ``doc``'s :data:`FRONT_MATTER_VARS`, and put its
+    running head (plain text) where the Typst page header of both engines finds it (a ``metadata``
+    labelled ``<rr-running-head>``, drawn by ``layout.typ`` on every page after the first).
+
+    Only those lines of the front matter are rewritten (as JSON strings, which YAML reads as
+    double-quoted scalars); the rest stays as written, shortcodes included."""
+    text = doc.read_text(encoding="utf-8")
+    m = FRONT_MATTER.match(text)
+    if not m:
+        return
+    front, body = split_front_matter(text, doc)
+    lines = m.group("yaml").split("\n")
+    head = None
+    for key in FRONT_MATTER_VARS:
+        value = front.get(key)
+        if not isinstance(value, str):
+            continue
+        value = expand_variables(value, variables, doc.parent, where=f"{doc.name}: {key}")
+        if key == "running-head":
+            head = value
+        lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" if line.startswith(f"{key}:") else line
+                 for line in lines]
+    if head and head.strip():
+        plain = "".join(ch for ch in head if ch >= " ")  # no control characters in a Typst string
+        body = ("\n```{=typst}\n#metadata(" + json.dumps(plain, ensure_ascii=False) + ") <rr-running-head>\n```\n"
+                + body)
+    doc.write_text("---\n" + "\n".join(lines) + "\n---\n" + body, encoding="utf-8")
+
+
+def expand_variables(text: str, variables: dict, project_dir: Path, *, where: str = "text") -> str:
+    """``text`` with its ``{{< var key >}}`` shortcodes filled in from ``variables`` (other shortcodes
+    are an error here)."""
+    def replace(m: re.Match) -> str:
+        args = m.group("args").split()
+        if m.group("name") != "var" or len(args) != 1:
+            raise RenderError(f"{where}: only {{{{< var key >}}}} is allowed here, not {m.group(0)}")
+        return _lookup_variable(variables, args[0], project_dir, where)
+
+    return SHORTCODE.sub(replace, text)
 
 
 def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:
