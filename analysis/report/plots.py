@@ -322,10 +322,10 @@ def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks
     return ticks
 
 
-def _panel_grid(fig, cell, n_groups: int):
+def _panel_grid(fig, cell, n_groups: int, gap: float = 0.95):
     """Curve axes over a risk-table axes in ``cell``; the gap between them holds the time axis."""
     table_h = 0.28 + 0.22 * n_groups
-    gs = cell.subgridspec(3, 1, height_ratios=[3.2, 0.95, table_h], hspace=0.0)
+    gs = cell.subgridspec(3, 1, height_ratios=[3.2, gap, table_h], hspace=0.0)
     ax = fig.add_subplot(gs[0])
     axt = fig.add_subplot(gs[2], sharex=ax)
     return ax, axt
@@ -344,7 +344,7 @@ def km_plot(groups: dict[str, tuple[np.ndarray, np.ndarray]] | KMPanel | None = 
     p = groups if isinstance(groups, KMPanel) else KMPanel(groups, ylabel, title, medians or {}, annotation, ci,
                                                              xlabel)
     fig = plt.figure(figsize=(figsize[0], figsize[1] + 0.2 * len(p.groups)))
-    ax, axt = _panel_grid(fig, fig.add_gridspec(1, 1)[0], len(p.groups))
+    ax, axt = _panel_grid(fig, fig.add_gridspec(1, 1)[0], len(p.groups), gap=0.62)
     _km_axes(ax, axt, p, conf_level, min_at_risk, max_ticks=12, label_size=8.5)
     if p.title and show_title:
         ax.set_title(p.title, loc="left", fontsize=9.5, fontweight="bold", pad=4)
@@ -371,11 +371,11 @@ def km_figure(panels: list[KMPanel], *, conf_level: float = 0.95, min_at_risk: i
     most = max(len(p.groups) for p in panels)
     row_h = 2.75 + 0.16 * most
     fig = plt.figure(figsize=(width, row_h * nrow + 0.1))
-    outer = fig.add_gridspec(nrow, ncol, hspace=0.24, wspace=0.34, left=0.095, right=0.985, top=0.965,
+    outer = fig.add_gridspec(nrow, ncol, hspace=0.24, wspace=0.36, left=0.125, right=0.975, top=0.965,
                              bottom=0.02)
     for i, p in enumerate(panels):
         ax, axt = _panel_grid(fig, outer[i // ncol, i % ncol], len(p.groups))
-        _km_axes(ax, axt, p, conf_level, min_at_risk, max_ticks=7, label_size=8)
+        _km_axes(ax, axt, p, conf_level, min_at_risk, max_ticks=7, label_size=8.3)
         ax.set_title(p.title, loc="left", fontsize=9, pad=5)
         ax.text(-0.22, 1.02, PANEL_LETTERS[i], transform=ax.transAxes, fontsize=11, fontweight="bold",
                 ha="left", va="bottom")
@@ -395,20 +395,21 @@ _RESPONSE_ORDER = ("CR", "PR", "SD", "PD", "NE")
 def waterfall_alt(n: int) -> str:
     """Alt text of :func:`waterfall` for ``n`` patients with a measured change."""
     if n <= WATERFALL_MAX_BARS:
-        return ("Bar chart, one bar per evaluable patient sorted from the largest increase to the largest "
+        return ("One bar per evaluable patient, sorted from the largest increase to the largest "
                 "decrease, coloured by best overall response.")
-    return (f"Bar chart of the {n} evaluable patients ranked from the largest increase to the largest decrease "
+    return (f"The {n} evaluable patients ranked from the largest increase to the largest decrease "
             f"in {WATERFALL_GROUPS} groups of equal size, one bar per group at its median change, coloured by "
             "the group's most frequent best overall response.")
 
 
-def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(7.0, 3.8)):
+def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(PRINT_WIDTH_IN, 3.5)):
     """Waterfall plot: one bar per evaluable patient, sorted from largest increase to largest decrease.
 
     With more than :data:`WATERFALL_MAX_BARS` patients, one bar per group of :data:`WATERFALL_GROUPS`
     equal groups of the ranked patients (the group's median change, coloured by its most frequent
     best response; the x axis is then the patients' rank in percent). The cost is linear in the
-    number of patients after the sort.
+    number of patients after the sort. Bars are coloured by best response, named in full with its
+    count in the legend; the RECIST thresholds are labelled on their lines.
     """
     d = pd.DataFrame({"pct": best_pct, "resp": best_response}).dropna(subset=["pct"])
     d = d.sort_values("pct", ascending=False, kind="stable").reset_index(drop=True)
@@ -418,29 +419,33 @@ def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(7.0, 3.8))
     else:
         x, height, resp = _ranked_groups(d["pct"].to_numpy(float), d["resp"].to_numpy(), WATERFALL_GROUPS)
         ax.bar(x, height, color=[RESPONSE_COLOURS[r] for r in resp], width=0.8 * 100 / WATERFALL_GROUPS)
-    ax.axhline(20, ls="--", lw=0.8, color="0.35")
-    ax.axhline(-30, ls="--", lw=0.8, color="0.35")
+    ax.axhline(20, ls="--", lw=0.7, color="0.35")
+    ax.axhline(-30, ls="--", lw=0.7, color="0.35")
     ax.axhline(0, lw=0.6, color="0.2")
+    lt = ax.get_yaxis_transform()
+    ax.text(1.01, 20, "+20%\nprogression", transform=lt, fontsize=8, color="0.25", va="center", ha="left")
+    ax.text(1.01, -30, "−30%\npartial\nresponse", transform=lt, fontsize=8, color="0.25", va="center", ha="left")
     if len(d) <= WATERFALL_MAX_BARS:
         ax.set_xticks([])
         ax.set_xlim(-0.8, len(d) - 0.2)
-        ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)})")
+        ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)}), one bar each")
     else:
         ax.set_xlim(0, 100)
         ax.set_xticks([0, 25, 50, 75, 100])
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100))
         ax.set_xlabel(f"Patients with a measured on-treatment assessment (n = {len(d)}), ranked\n"
                       f"each bar: the median of one of {WATERFALL_GROUPS} groups of equal size")
-    ax.set_ylabel("Best change from baseline in target lesions (%)")
+    ax.set_ylabel("Best change from baseline in the sum\nof target-lesion diameters (%)")
     lo = min(-100, 10 * math.floor(d["pct"].min() / 10)) if len(d) else -100
-    hi = max(60, 10 * math.ceil(d["pct"].max() / 10)) if len(d) else 60
+    hi = max(70, 10 * math.ceil(d["pct"].max() / 10) + 10) if len(d) else 70
     ax.set_ylim(lo, hi)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=RESPONSE_COLOURS[r]) for r in ("CR", "PR", "SD", "PD")
-               if (d["resp"] == r).any()]
-    labels = [r for r in ("CR", "PR", "SD", "PD") if (d["resp"] == r).any()]
+    present = [r for r in ("CR", "PR", "SD", "PD") if (d["resp"] == r).any()]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=RESPONSE_COLOURS[r]) for r in present]
+    labels = [f"{RESPONSE_NAMES[r]} ({int((d['resp'] == r).sum())})" for r in present]
     if labels:  # no measured patient (all not evaluable): an empty chart without a legend
-        ax.legend(handles, labels, title="Best response", frameon=False, fontsize=8, title_fontsize=8,
-                  loc="upper right", ncol=len(labels))
+        ax.legend(handles, labels, title="Best overall response (patients)", frameon=False, fontsize=8.5,
+                  title_fontsize=8.5, loc="upper right", ncol=min(2, len(labels)), handlelength=1.0)
+    fig.tight_layout(pad=0.3)
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
 
@@ -467,36 +472,46 @@ def _ranked_groups(pct: np.ndarray, resp: np.ndarray, k: int) -> tuple[np.ndarra
     return 100 * (lo + hi) / (2 * n), median, top
 
 
-def patient_flow(boxes: list[tuple[str, list[str]]], side: list[tuple[int, str]] | None = None, figsize=(6.8, 5.6)):
-    """A vertical CONSORT-style flow: ``boxes`` = [(title, [lines])] top to bottom; ``side`` = [(after
-    box index, text)] drawn as exclusion boxes to the right of the arrow below that box."""
+def patient_flow(boxes: list[tuple[str, list[str]]], side: list[tuple[int, str]] | None = None,
+                 figsize=(0.8 * PRINT_WIDTH_IN, 4.4)):
+    """A vertical CONSORT-style flow: ``boxes`` = [(title, [lines])] top to bottom, joined by arrows;
+    ``side`` = [(after box index, text)] drawn as exclusion boxes to the right of the arrow below that
+    box. Made for printing at 80% of the text width (text 9 pt, side boxes 8.5 pt there)."""
     fig, ax = plt.subplots(figsize=figsize)
+    fig.subplots_adjust(0, 0, 1, 1)
     ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
     n = len(boxes)
-    ys = np.linspace(0.92, 0.08, n)
+    ys = np.linspace(0.9, 0.1, n)
+    half = 0.28 / max(n - 1, 1)  # the arrow stops short of each box by about a box's half height
     for i, (title, lines) in enumerate(boxes):
         text = title + ("\n" + "\n".join(lines) if lines else "")
-        ax.text(0.36, ys[i], text, ha="center", va="center", fontsize=8.5, transform=ax.transAxes,
-                bbox=dict(boxstyle="round,pad=0.5", fc="#eef3f8", ec="#1f4e79", lw=1))
+        ax.text(0.33, ys[i], text, ha="center", va="center", fontsize=9, linespacing=1.25,
+                bbox=dict(boxstyle="round,pad=0.45", fc="#eef3f8", ec=SINGLE_COLOUR, lw=0.9))
         if i < n - 1:
-            ax.annotate("", xy=(0.36, ys[i + 1] + 0.07), xytext=(0.36, ys[i] - 0.07), xycoords="axes fraction",
-                        arrowprops=dict(arrowstyle="-|>", color="#1f4e79", lw=1))
+            ax.annotate("", xy=(0.33, ys[i + 1] + half), xytext=(0.33, ys[i] - half),
+                        arrowprops=dict(arrowstyle="-|>", color=SINGLE_COLOUR, lw=0.9))
     for after, text in side or []:
         y = (ys[after] + ys[after + 1]) / 2
-        ax.annotate("", xy=(0.66, y), xytext=(0.36, y), xycoords="axes fraction",
-                    arrowprops=dict(arrowstyle="-|>", color="0.4", lw=0.8))
-        ax.text(0.67, y, text, ha="left", va="center", fontsize=8, transform=ax.transAxes,
+        ax.annotate("", xy=(0.64, y), xytext=(0.33, y), arrowprops=dict(arrowstyle="-|>", color="0.4", lw=0.8))
+        ax.text(0.65, y, text, ha="left", va="center", fontsize=8.5, linespacing=1.2,
                 bbox=dict(boxstyle="round,pad=0.4", fc="white", ec="0.4", lw=0.8))
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
 
 
+def flow_counts(a: pd.DataFrame) -> dict:
+    """The counts of the patient flow (Figure 1) from the analysis frame."""
+    return dict(n=len(a), n_eval=int(a["evaluable"].sum()), n_resp=int(a["responder"].sum()),
+                pfs_events=int(a["pfs_event"].sum()), deaths=int(a["os_event"].sum()),
+                on_treatment=int((a["on_treatment_at_cutoff"] == "yes").sum()))
+
+
 def cohort_flow(a: pd.DataFrame, screening: pd.DataFrame | None = None):
-    """Figure 1 from the analysis frame: treated → response-evaluable → responders, and status at cutoff."""
-    n = len(a)
-    n_eval = int(a["evaluable"].sum())
-    n_resp = int(a["responder"].sum())
-    on_trt = int((a["on_treatment_at_cutoff"] == "yes").sum())
+    """Figure 1 from the analysis frame, in the order of the flow: the treated patients, their status at
+    the data cutoff (all of them), then the response-evaluable patients and the responders."""
+    c = flow_counts(a)
     boxes = []
     side = []
     if screening is not None and len(screening):
@@ -505,38 +520,53 @@ def cohort_flow(a: pd.DataFrame, screening: pd.DataFrame | None = None):
         reasons = excl["exclusion_reason"].value_counts()
         side.append((0, "Excluded (n = %d)\n" % len(excl) + "\n".join(f"{r}: {k}" for r, k in reasons.items())))
     boxes += [
-        ("Received anlotinib plus ICI, included", [f"n = {n}", "(PFS, OS and safety analyses)"]),
-        ("Evaluable for tumour response", [f"n = {n_eval}", "(best response CR, PR, SD or PD)"]),
-        ("Partial or complete response", [f"n = {n_resp}", "(duration of response analysis)"]),
-        ("Status at data cutoff", [f"progressed or died: {int(a['pfs_event'].sum())}",
-                                   f"died: {int(a['os_event'].sum())}", f"still on treatment: {on_trt}"]),
+        ("Received anlotinib plus an ICI", [f"n = {c['n']}", "(PFS, OS and safety analyses)"]),
+        (f"Status at data cutoff (all {c['n']})", [f"progressed or died: {c['pfs_events']}",
+                                                   f"died: {c['deaths']}; still on treatment: {c['on_treatment']}"]),
+        ("Evaluable for tumour response", [f"n = {c['n_eval']}", "(best response CR, PR, SD or PD)"]),
+        ("Partial or complete response", [f"n = {c['n_resp']}", "(duration-of-response analysis)"]),
     ]
     k = len(boxes) - 4
-    side.append((k, f"Not evaluable (n = {n - n_eval})\nno on-treatment assessment"))
-    side.append((k + 1, f"Best response SD, PD\n(n = {n_eval - n_resp})"))
+    side.append((k + 1, f"Not evaluable (n = {c['n'] - c['n_eval']}):\nno on-treatment assessment"))
+    side.append((k + 2, f"Stable or progressive\ndisease (n = {c['n_eval'] - c['n_resp']})"))
     return patient_flow(boxes, side)
 
 
-def forest(summary: pd.DataFrame, labels: dict[str, str], figsize=(6.4, 2.6)):
-    """Forest plot of Cox hazard ratios (summary with term, hr, lower, upper, p)."""
+def forest(summary: pd.DataFrame, labels: dict[str, str], terms: dict[str, str] | None = None,
+           width: float = PRINT_WIDTH_IN):
+    """Forest plot of Cox hazard ratios (summary with term, hr, lower, upper, p).
+
+    Each row names the variable (``labels``) and what its HR compares (``terms``, from
+    :func:`analysis.report.tables.cox_design`: "0–1 vs ≥2", "per 1 mg"), with the HR, its CI and p
+    printed beside it under column headings.
+    """
     s = summary.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(figsize[0], 0.5 + 0.42 * len(s)))
+    terms = terms or {}
+    fig, ax = plt.subplots(figsize=(width, 0.75 + 0.42 * len(s)))
+    fig.subplots_adjust(left=0.36, right=0.68, top=1 - 0.32 / (0.75 + 0.42 * len(s)),
+                        bottom=0.42 / (0.75 + 0.42 * len(s)))
     y = np.arange(len(s))[::-1]
-    ax.errorbar(s["hr"], y, xerr=[s["hr"] - s["lower"], s["upper"] - s["hr"]], fmt="s", color="#1f4e79",
-                ecolor="#1f4e79", capsize=3, ms=5)
+    ax.errorbar(s["hr"], y, xerr=[s["hr"] - s["lower"], s["upper"] - s["hr"]], fmt="s", color=SINGLE_COLOUR,
+                ecolor=SINGLE_COLOUR, capsize=2.5, ms=4.5, lw=1)
     ax.axvline(1, ls="--", color="0.4", lw=0.8)
     ax.set_xscale("log")
     ax.set_yticks(y)
-    ax.set_yticklabels([labels.get(t, t) for t in s["term"]])
+    ax.set_yticklabels([f"{labels.get(t, t)}\n{terms[t]}" if terms.get(t) else labels.get(t, t)
+                        for t in s["term"]], fontsize=8.5, linespacing=1.15)
+    ax.set_ylim(-0.6, len(s) - 0.4)
+    tr = ax.get_yaxis_transform()
     for yi, r in zip(y, s.itertuples(index=False)):
-        p_txt = fmt.pvalue(r.p)
-        ax.text(1.02, yi, f"{fmt.hr_ci(r.hr, r.lower, r.upper)}   p {p_txt if p_txt.startswith('<') else '= ' + p_txt}",
-                transform=ax.get_yaxis_transform(), va="center", fontsize=8)
-    ax.set_xlabel("Hazard ratio for death (log scale)")
+        ax.text(1.04, yi, fmt.hr_ci(r.hr, r.lower, r.upper), transform=tr, va="center", fontsize=8.5)
+        ax.text(1.78, yi, fmt.pvalue(r.p), transform=tr, va="center", ha="right", fontsize=8.5)
+    ax.text(1.04, len(s) - 0.4, "HR (95% CI)", transform=tr, va="bottom", fontsize=8.5, fontweight="bold")
+    ax.text(1.78, len(s) - 0.4, "p", transform=tr, va="bottom", ha="right", fontsize=8.5, fontweight="bold")
+    ax.set_xlabel("Hazard ratio for death (log scale)\n← lower risk    higher risk →", fontsize=8.5)
     lo, hi = float(s["lower"].min()), float(s["upper"].max())
     ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 8, 16) if lo / 1.5 <= t <= hi * 1.5] or [1]
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
