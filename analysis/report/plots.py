@@ -423,8 +423,8 @@ def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(PRINT_WIDT
     ax.axhline(-30, ls="--", lw=0.7, color="0.35")
     ax.axhline(0, lw=0.6, color="0.2")
     lt = ax.get_yaxis_transform()
-    ax.text(1.01, 20, "+20%\nprogression", transform=lt, fontsize=8, color="0.25", va="center", ha="left")
-    ax.text(1.01, -30, "−30%\npartial\nresponse", transform=lt, fontsize=8, color="0.25", va="center", ha="left")
+    ax.text(1.01, 20, "+20%\nprogression", transform=lt, fontsize=8.5, color="0.25", va="center", ha="left")
+    ax.text(1.01, -30, "−30%\npartial\nresponse", transform=lt, fontsize=8.5, color="0.25", va="center", ha="left")
     if len(d) <= WATERFALL_MAX_BARS:
         ax.set_xticks([])
         ax.set_xlim(-0.8, len(d) - 0.2)
@@ -446,6 +446,7 @@ def waterfall(best_pct: pd.Series, best_response: pd.Series, figsize=(PRINT_WIDT
         ax.legend(handles, labels, title="Best overall response (patients)", frameon=False, fontsize=8.5,
                   title_fontsize=8.5, loc="upper right", ncol=min(2, len(labels)), handlelength=1.0)
     fig.tight_layout(pad=0.3)
+    fig.subplots_adjust(right=0.87)  # room for the threshold labels right of the axes
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
 
