@@ -79,7 +79,8 @@ def km_curve(what: str, n: int, events: int, median, follow_up: float, *, event:
     fu = f"the {fmt.months(follow_up)} months of follow-up" if _finite(follow_up) else "follow-up"
     ci = _ci(median)
     if events == 0:
-        out = f"No {noun} {event}: {what} stays at 100% over {fu} (median not reached)."
+        inner = what if what[:2].isupper() else what[:1].lower() + what[1:]  # mid-sentence: "duration of response"
+        out = f"No {noun} {event}: {inner} stays at 100% over {fu} (median not reached)."
     elif median.estimate is not None and not _finite(median.estimate) and math.isinf(float(median.estimate)):
         inner = ci.strip()[1:-1] if ci else ""
         out = (f"{what} stays above 50% over {fu} (median not reached{'; ' + inner if inner else ''}); "

@@ -128,7 +128,8 @@ def median_label(m, unit: str = "months", short: bool = False) -> str:
     'Median not reached (95% CI 7.00–NR)'
     """
     conf = "" if short else f"{100 * m.conf_level:g}% CI "
-    has_ci = not (fmt._is_missing(m.lower) and fmt._is_missing(m.upper))
+    finite = [b for b in (m.lower, m.upper) if not fmt._is_missing(b) and math.isfinite(float(b))]
+    has_ci = bool(finite)  # "NR–NR" or "–" says nothing: no interval is printed then
     ci = f" ({conf}{fmt.ci(m.lower, m.upper, 2)})" if has_ci else ""
     if m.estimate is None or (isinstance(m.estimate, float) and math.isnan(m.estimate)):
         return "not estimable" if short else "Median not estimable"
@@ -213,7 +214,8 @@ def _p_text(p) -> str:
 
 def km_figure_parts(panels: KMPanels, *, conf_level: float = 0.95, min_at_risk: int = 5) -> dict:
     """``{"all": the multi-panel figure, label: that panel alone}`` for :func:`km_panels`' panels."""
-    figs = {"all": km_figure(list(panels.panels.values()), conf_level=conf_level, min_at_risk=min_at_risk)}
+    note = ("Not shown: " + "; ".join(panels.omitted) + ".") if panels.omitted else ""
+    figs = {"all": km_figure(list(panels.panels.values()), conf_level=conf_level, min_at_risk=min_at_risk, note=note)}
     for label, p in panels.panels.items():
         figs[label] = km_plot(p, conf_level=conf_level, min_at_risk=min_at_risk, show_title=False)
     return figs
@@ -248,7 +250,8 @@ def km_captions(panels: KMPanels, min_at_risk: int, conf_level: float = 0.95) ->
     return caps
 
 
-def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks: int, label_size: float):
+def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks: int, label_size: float,
+             table_rows: int = 0):
     """Draw panel ``p`` into the curve axes ``ax`` and the risk-table axes ``axt``; returns the ticks."""
     n_groups = len(p.groups)
     # the axis ends where the last curve ends (its tail with fewer than min_at_risk patients is not drawn)
@@ -290,7 +293,7 @@ def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks
         for tk, nr in zip(ticks, rt["n_risk"]):
             axt.text(tk, n_groups - 1 - i, str(int(nr)), ha="center", va="center", color=c, fontsize=label_size,
                      gid="n-at-risk")
-    ax.set_ylim(0, 1.04)
+    ax.set_ylim(0, 1.13)  # headroom above 100% for the median text and legend, where no curve is
     ax.set_xlim(0, xmax)
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -306,11 +309,14 @@ def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks
         if p.annotation:  # lower right: where falling curves leave room
             ax.text(0.99, 0.03, p.annotation, transform=ax.transAxes, ha="right", va="bottom", fontsize=label_size)
         del leg
-    elif lines:
-        ax.text(0.99, 0.98, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=label_size,
+    elif lines:  # in the headroom above 100%, where no curve is
+        ax.set_ylim(0, 1.13)
+        ax.text(0.99, 0.995, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=label_size,
                 linespacing=1.3)
-    axt.set_ylim(-0.6, n_groups - 0.4)
+    axt.set_ylim(-0.6, max(n_groups, table_rows) - 0.4)
     axt.set_yticks(range(n_groups))
+    if table_rows > n_groups:  # a taller table than needed (aligned with the panel beside): rows at its top
+        axt.set_ylim(n_groups - 0.4 - table_rows, n_groups - 0.4)
     axt.set_yticklabels(list(p.groups)[::-1] if n_groups > 1 else [""], fontsize=label_size)
     for tl, c in zip(axt.get_yticklabels(), colours[:n_groups][::-1]):
         tl.set_color(c)
@@ -357,7 +363,7 @@ PANEL_LETTERS = "ABCDEFGH"
 
 
 def km_figure(panels: list[KMPanel], *, conf_level: float = 0.95, min_at_risk: int = 5,
-              width: float = PRINT_WIDTH_IN):
+              width: float = PRINT_WIDTH_IN, note: str = ""):
     """Several Kaplan–Meier panels in one figure, two per row, labelled A, B, … in reading order.
 
     Each panel has its time axis directly under its curves, then its number-at-risk table aligned
@@ -374,11 +380,19 @@ def km_figure(panels: list[KMPanel], *, conf_level: float = 0.95, min_at_risk: i
     outer = fig.add_gridspec(nrow, ncol, hspace=0.24, wspace=0.36, left=0.125, right=0.975, top=0.965,
                              bottom=0.02)
     for i, p in enumerate(panels):
-        ax, axt = _panel_grid(fig, outer[i // ncol, i % ncol], len(p.groups))
-        _km_axes(ax, axt, p, conf_level, min_at_risk, max_ticks=7, label_size=8.3)
+        row = panels[(i // ncol) * ncol:(i // ncol + 1) * ncol]
+        # panels side by side get risk tables of one height, so their curves and time axes line up
+        ax, axt = _panel_grid(fig, outer[i // ncol, i % ncol], max(len(q.groups) for q in row))
+        _km_axes(ax, axt, p, conf_level, min_at_risk, max_ticks=7, label_size=8.3,
+                 table_rows=max(len(q.groups) for q in row))
         ax.set_title(p.title, loc="left", fontsize=9, pad=5)
         ax.text(-0.22, 1.02, PANEL_LETTERS[i], transform=ax.transAxes, fontsize=11, fontweight="bold",
                 ha="left", va="bottom")
+    if note and len(panels) % 2 and ncol == 2:  # the empty cell says which panel is not shown, and why
+        import textwrap
+
+        fig.text(0.56, 1 - (nrow - 0.5) / nrow * 0.94, "\n".join(textwrap.wrap(note, 48)), fontsize=8.5,
+                 ha="left", va="center", color="0.3", gid="km-note")
     plt.close(fig)  # returned, not shown: the caller saves or displays it
     return fig
 
@@ -560,7 +574,7 @@ def forest(summary: pd.DataFrame, labels: dict[str, str], terms: dict[str, str] 
         ax.text(1.04, yi, fmt.hr_ci(r.hr, r.lower, r.upper), transform=tr, va="center", fontsize=8.5)
         ax.text(1.78, yi, fmt.pvalue(r.p), transform=tr, va="center", ha="right", fontsize=8.5)
     ax.text(1.04, len(s) - 0.4, "HR (95% CI)", transform=tr, va="bottom", fontsize=8.5, fontweight="bold")
-    ax.text(1.78, len(s) - 0.4, "p", transform=tr, va="bottom", ha="right", fontsize=8.5, fontweight="bold")
+    ax.text(1.78, len(s) - 0.4, "P", transform=tr, va="bottom", ha="right", fontsize=8.5, fontweight="bold")
     ax.set_xlabel("Hazard ratio for death (log scale)\n← lower risk    higher risk →", fontsize=8.5)
     lo, hi = float(s["lower"].min()), float(s["upper"].max())
     ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 8, 16) if lo / 1.5 <= t <= hi * 1.5] or [1]

@@ -208,3 +208,29 @@ def test_flow_boxes_follow_the_flow_and_status_is_not_under_the_responders():
     order = [t.get_text().split("\n")[0] for t in sorted(boxes, key=lambda t: -t.get_position()[1])]
     assert order[0].startswith("Received") and order[-1].startswith("Partial or complete response")
     assert order.index("Status at data cutoff (all 68)") < order.index("Evaluable for tumour response")
+
+
+def test_median_text_sits_above_every_curve():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t, e = _sample()
+    fig = plots.km_plot({"All": (t, np.zeros_like(e))}, medians={"All": _median(t, np.zeros_like(e))})
+    FigureCanvasAgg(fig).draw()
+    (ax, _), = _curve_axes(fig)
+    label = next(x for x in ax.texts if x.get_text().startswith("Median"))
+    bottom = ax.transData.inverted().transform(label.get_window_extent().p0)[1]
+    assert bottom > 1.0  # above the 100% line: a flat curve (no event) never runs through it
+
+
+def test_median_not_reached_prints_no_empty_interval():
+    inf = float("inf")
+    assert plots.median_label(km.Median(inf, inf, inf, "spss")) == "Median not reached"
+    assert plots.median_label(km.Median(inf, np.nan, np.nan, "spss")) == "Median not reached"
+    assert plots.median_label(km.Median(np.nan, np.nan, np.nan, "spss")) == "Median not estimable"
+
+
+def test_an_odd_number_of_panels_says_in_the_empty_cell_what_is_not_shown():
+    panels = _panels(dor=False)
+    fig = plots.km_figure_parts(panels)["all"]
+    notes = [t.get_text() for t in fig.texts if t.get_gid() == "km-note"]
+    assert len(notes) == 1 and "no duration-of-response panel" in notes[0].replace("\n", " ")
