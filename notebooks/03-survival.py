@@ -76,9 +76,11 @@ res.number("survival.method.population_text", None,
 for key, s in zip(("dor", "pfs", "os"), summ.values()):
     res.numbers(f"survival.{key}", endpoints.endpoint_numbers(s))
 surv_data, surv_table = endpoints.summary_tables(summ)
-res.table("tbl-survival", surv_table, "Kaplan–Meier estimates: medians with "
-          f"{fmt.method_name(median_ci)} {100 * conf_level:g}% CI and landmark rates with "
-          f"{fmt.method_name(rate_ci)} CI.", data=surv_data)
+surv_caption = (f"Kaplan–Meier estimates: medians with {fmt.method_name(median_ci)} {100 * conf_level:g}% CI and "
+                f"landmark rates with {fmt.method_name(rate_ci)} CI.")
+res.table("tbl-survival", surv_table, surv_caption, data=surv_data, left=("Landmark rates (95% CI)",),
+          note=tables.table_note(surv_table, surv_caption, "Duration of response among the responders; "
+                                 "landmark rates are the percentage without the event at that month."))
 surv_table
 
 # %%
