@@ -128,11 +128,13 @@ km_figs = plots.km_figure_parts(panels, conf_level=conf_level, min_at_risk=km_mi
 km_alts = alt.km_panels(panels, km_min_at_risk)
 # captions: one place for all (the cohort's framing is prefixed here once the article's caption_prefix exists)
 km_captions = plots.km_captions(panels, km_min_at_risk, conf_level)
-res.figure("fig-km", km_figs["all"], km_captions["all"], alt.km_figure(list(km_alts.values()), panels.omitted))
+res.figure("fig-km", km_figs["all"], km_captions["all"],
+           alt.km_figure([km_alts[k] for k in panels.panels], panels.omitted))
 display(km_figs["all"])
 for label in ("fig-dor-km", "fig-pfs-km", "fig-pfs-dose-km", "fig-os-km"):
     if label in km_figs:
         res.figure(label, km_figs[label], km_captions[label], km_alts[label][1])
+        display(km_figs[label])
     else:
         res.markdown(label, "")
 res.markdown("fig-km-note", km_captions["note"])

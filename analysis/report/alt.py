@@ -219,7 +219,8 @@ def km_panels(panels, min_at_risk: int | None = None) -> dict:
     from analysis.report.plots import km_draw_until
 
     out = {}
-    for (label, p), letter in zip(panels.panels.items(), panels.letters.values()):
+    letters = [*panels.letters.values(), *[""] * len(panels.alone)]
+    for (label, p), letter in zip({**panels.panels, **panels.alone}.items(), letters):
         if len(p.groups) == 1:
             (name, (t, e)), = p.groups.items()
             e = np.asarray(e, dtype=int)

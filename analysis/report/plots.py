@@ -168,6 +168,9 @@ class KMPanels:
 
     panels: dict
     omitted: list
+    #: panels drawn alone only (not in the multi-panel figure): PFS "by dose" with one dose, which the
+    #: text may still cite, repeats panel PFS
+    alone: dict = field(default_factory=dict)
 
     @property
     def letters(self) -> dict:
@@ -204,7 +207,11 @@ def km_panels(dor, pfs, os_, dose_groups: dict, dose_medians: dict, dose_p=None,
                        if dose_groups else "no panel by starting dose")
     out["fig-os-km"] = KMPanel({"All patients": os_[:2]}, "Overall survival", "Overall survival",
                                {"All patients": os_[2]}, what="OS", event="died")
-    return KMPanels(out, omitted)
+    alone = {}
+    if len(dose_groups) == 1:
+        alone["fig-pfs-dose-km"] = KMPanel(dict(dose_groups), "Progression-free survival",
+                                           "PFS by starting dose of anlotinib", dict(dose_medians), what="PFS")
+    return KMPanels(out, omitted, alone)
 
 
 def _p_text(p) -> str:
@@ -216,7 +223,7 @@ def km_figure_parts(panels: KMPanels, *, conf_level: float = 0.95, min_at_risk: 
     """``{"all": the multi-panel figure, label: that panel alone}`` for :func:`km_panels`' panels."""
     note = ("Not shown: " + "; ".join(panels.omitted) + ".") if panels.omitted else ""
     figs = {"all": km_figure(list(panels.panels.values()), conf_level=conf_level, min_at_risk=min_at_risk, note=note)}
-    for label, p in panels.panels.items():
+    for label, p in {**panels.panels, **panels.alone}.items():
         figs[label] = km_plot(p, conf_level=conf_level, min_at_risk=min_at_risk, show_title=False)
     return figs
 
@@ -242,9 +249,10 @@ def km_captions(panels: KMPanels, min_at_risk: int, conf_level: float = 0.95) ->
     caps = {"all": "Kaplan–Meier estimates: " + ", ".join(parts) + ". " + how(band)[0].upper() + how(band)[1:]
             .replace("; ticks", nob_txt + "; ticks", 1) + (" " + note if note else ""),
             "note": note}
-    for k, p in panels.panels.items():
+    for k, p in {**panels.panels, **panels.alone}.items():
         n = sum(len(t) for t, _ in p.groups.values())
-        extra = " (no CI band, for legibility; the log-rank and trend tests compare the doses)" if not p.ci else ""
+        extra = (" (no CI band, for legibility; the log-rank and trend tests compare the doses)" if not p.ci else
+                 f" (every patient started on {next(iter(p.groups))})" if k in panels.alone else "")
         h = how(p.ci)
         caps[k] = f"Kaplan–Meier estimate of {names[k]} (n = {n}){extra}. " + h[0].upper() + h[1:]
     return caps

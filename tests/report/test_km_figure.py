@@ -132,13 +132,15 @@ def test_degenerate_cohorts_give_fewer_panels_and_a_note(dor, doses, events, n_p
     panels = _panels(dor, doses, events)
     assert len(panels.panels) == n_panels and len(panels.omitted) == omitted
     figs = plots.km_figure_parts(panels)
-    assert set(figs) == {"all", *panels.panels}
+    assert set(figs) == {"all", *panels.panels, *panels.alone}
+    # one dose: the by-dose figure exists alone (the text may cite it) but is no panel of the combined figure
+    assert ("fig-pfs-dose-km" in panels.alone) == (doses == 1)
     caps = plots.km_captions(panels, 5)
     for reason in panels.omitted:
         assert reason in caps["all"] and reason in caps["note"]
     alts = alt.km_panels(panels, 5)
-    assert list(alts) == list(panels.panels)
-    text = alt.km_figure(list(alts.values()), panels.omitted)
+    assert list(alts) == [*panels.panels, *panels.alone]
+    text = alt.km_figure([alts[k] for k in panels.panels], panels.omitted)
     assert all(f"Panel {c}:" in text for c in "ABCD"[:n_panels])
     if not events:
         assert "No patient" in text and "100%" in text
