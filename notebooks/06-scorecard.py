@@ -106,7 +106,7 @@ if reproduction:
     res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced "
               "exactly, and why (computed from the analysed data and the published numbers).",
               data=card.assign(reason=why)[card["status"] != "exact"], left=("Status", "Why not exact"),
-              widths=(5, 2, 2, 3, 11))
+              widths=(5, 3, 3, 3, 10))
     display(card_disp)
 
 # %% [markdown]
