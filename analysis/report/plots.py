@@ -306,6 +306,7 @@ def _km_axes(ax, axt, p: KMPanel, conf_level: float, min_at_risk: int, max_ticks
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.spines["left"].set_bounds(0, 1)  # the axis ends at 100%; the headroom above holds only text
     ax.set_ylabel(p.ylabel)
     ax.set_xlabel(p.xlabel, labelpad=1)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
