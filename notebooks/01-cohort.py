@@ -84,9 +84,10 @@ print(statement["short"])
 
 # %%
 t1_data, t1 = tables.table1(cohort)
-res.table("tbl-baseline", t1, f"Baseline characteristics of the {cohort.n} patients with "
-          f"{framing.population(a['stage'].astype(str).value_counts().to_dict())['short']} treated after prior "
-          "immunotherapy.", data=t1_data)
+t1_caption = (f"Baseline characteristics of the {cohort.n} patients with "
+              f"{framing.population(a['stage'].astype(str).value_counts().to_dict())['short']} treated after prior "
+              "immunotherapy.")
+res.table("tbl-baseline", t1, t1_caption, data=t1_data, note=tables.table1_note(t1_data, cohort, t1, t1_caption))
 res.numbers("cohort", tables.table1_numbers(t1_data, cohort.n))
 res.markdown("baseline-text", text.baseline_paragraph(t1_data, cohort.n))
 res.number("cohort.doses_text", None, tables.doses_text(cohort))
@@ -96,11 +97,12 @@ t1
 # ## Figure 1: patient flow
 
 # %%
+from analysis.report import alt
+
 fig = plots.cohort_flow(a)
-res.figure("fig-flow", fig, text.caption_prefix(cohort_mod.is_shipped_synthetic(cohort.sha256))
-           + "Patient flow: the analysis populations of this report.",
-           "Flow diagram from all treated patients to the response-evaluable patients, the responders "
-           "analysed for duration of response, and the status at data cutoff.", width="80%")
+flow_caption = (text.caption_prefix(cohort_mod.is_shipped_synthetic(cohort.sha256))
+                + "Patient flow: the patients treated, their status at the data cutoff, and the analysis populations.")
+res.figure("fig-flow", fig, flow_caption, alt.flow(**plots.flow_counts(a)), width="80%")
 display(fig)
 
 # %% [markdown]
@@ -108,8 +110,9 @@ display(fig)
 
 # %%
 prov, warn = tables.data_provenance(cohort)
-res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.")
-res.table("tbl-data-warnings", warn, "Data-quality warnings raised by validation (counts of rows per rule).")
+res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.", left=("File", "SHA-256"))
+res.table("tbl-data-warnings", warn, "Data-quality warnings raised by validation (counts of rows per rule).",
+          left=("Rule",))
 res.numbers("cohort", tables.study_numbers(cohort))
 display(prov, warn)
 

@@ -53,8 +53,11 @@ from analysis.stats.control import ResponseControl
 rctl = ResponseControl(ci_method=ci_method, conf_level=conf_level, exclude_not_evaluable=exclude_not_evaluable)
 rr = response.orr_dcr(a["best_response"], rctl)
 resp_data, resp_table = tables.response_table(rr)
-res.table("tbl-response", resp_table, "Best overall response (RECIST 1.1), objective response rate and "
-          f"disease control rate ({fmt.method_name(ci_method)} {100 * conf_level:g}% CI).", data=resp_data)
+resp_caption = ("Best overall response (RECIST 1.1), objective response rate and disease control rate "
+                f"({fmt.method_name(ci_method)} {100 * conf_level:g}% CI).")
+res.table("tbl-response", resp_table, resp_caption, data=resp_data,
+          note=tables.table_note(resp_table, resp_caption, f"Percentages of the {rr['orr'].n} patients in the "
+                                 "denominator; –: a confidence interval is given for the two rates only."))
 res.numbers("response", tables.response_numbers(rr))
 res.number("response.method.ci", ci_method, fmt.method_name(ci_method))
 res.number("response.method.text", None, text.proportion_methods(ci_method, conf_level, exclude_not_evaluable))
@@ -63,10 +66,13 @@ resp_table
 # %%
 change = recist.summarise_change(a["best_pct_change"])
 res.numbers("response.best_pct_change", change)
+from analysis.report import alt
+
 fig = plots.waterfall(a["best_pct_change"], a["best_response"])
-res.figure("fig-waterfall", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Waterfall plot of the best percentage change from baseline in the sum of "
-           "target-lesion diameters; dashed lines at +20% and −30% (RECIST 1.1).",
-           plots.waterfall_alt(int(a["best_pct_change"].notna().sum())))
+waterfall_caption = (text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Best percentage change from baseline in the sum of target-lesion diameters, one bar per patient, "
+                     "coloured by best overall response; dashed lines at +20% and −30% (RECIST 1.1 thresholds).")
+res.figure("fig-waterfall", fig, waterfall_caption, alt.waterfall(a["best_pct_change"]) + " "
+           + plots.waterfall_alt(int(a["best_pct_change"].notna().sum())))
 display(fig)
 
 # %% [markdown]

@@ -35,13 +35,14 @@ landmarks_dor = [12, 20]
 landmarks_pfs = [12, 24]
 landmarks_os = [24, 30]
 exclude_deaths_within = 0   # landmark analysis: leave out patients who died within the first N months
+km_min_at_risk = 5          # Kaplan–Meier figures: curves drawn while at least this many remain at risk
 
 # %%
 SECTION = "03-survival"
 SECTION_PARAMS = dict(conf_level=conf_level, median_ci=median_ci, rate_ci=rate_ci,
                       followup_method=followup_method, landmarks_dor=landmarks_dor,
                       landmarks_pfs=landmarks_pfs, landmarks_os=landmarks_os,
-                      exclude_deaths_within=exclude_deaths_within)
+                      exclude_deaths_within=exclude_deaths_within, km_min_at_risk=km_min_at_risk)
 
 # %%
 from analysis.report import fmt, plots, tables
@@ -76,9 +77,11 @@ res.number("survival.method.population_text", None,
 for key, s in zip(("dor", "pfs", "os"), summ.values()):
     res.numbers(f"survival.{key}", endpoints.endpoint_numbers(s))
 surv_data, surv_table = endpoints.summary_tables(summ)
-res.table("tbl-survival", surv_table, "Kaplan–Meier estimates: medians with "
-          f"{fmt.method_name(median_ci)} {100 * conf_level:g}% CI and landmark rates with "
-          f"{fmt.method_name(rate_ci)} CI.", data=surv_data)
+surv_caption = (f"Kaplan–Meier estimates: medians with {fmt.method_name(median_ci)} {100 * conf_level:g}% CI and "
+                f"landmark rates with {fmt.method_name(rate_ci)} CI.")
+res.table("tbl-survival", surv_table, surv_caption, data=surv_data, left=("Landmark rates (95% CI)",),
+          note=tables.table_note(surv_table, surv_caption, "Duration of response among the responders; "
+                                 "landmark rates are the percentage without the event at that month."))
 surv_table
 
 # %%
@@ -107,35 +110,37 @@ res.markdown("survival-text", paragraphs["text"])
 res.number("survival.abstract_text", None, paragraphs["abstract"])
 print(paragraphs["text"])
 
+# %% [markdown]
+# ## Figure: the Kaplan–Meier curves as one multi-panel figure, and each panel alone
+
 # %%
-if len(resp):
-    fig = plots.km_plot({"Responders": (resp["dor_months"], resp["dor_event"])}, ylabel="Remaining in response",
-                        medians={"Responders": summ["Duration of response"].median.estimate})
-    res.figure("fig-dor-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Duration of response among the {len(resp)} patients with a partial or "
-               "complete response (Kaplan–Meier; shaded: pointwise 95% CI; ticks: censored).",
-               "Kaplan–Meier curve of duration of response with number at risk below.")
-    display(fig)
-else:
-    res.markdown("fig-dor-km", "")
-fig = plots.km_plot({"All patients": (a["pfs_months"], a["pfs_event"])}, ylabel="Progression-free survival",
-                    medians={"All patients": summ["Progression-free survival"].median.estimate})
-res.figure("fig-pfs-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Progression-free survival of the {cohort.n} patients.",
-           "Kaplan–Meier curve of progression-free survival with number at risk below.")
-display(fig)
-groups = {f"{lab} mg": (a.loc[a["anlotinib_dose_mg"] == k, "pfs_months"], a.loc[a["anlotinib_dose_mg"] == k, "pfs_event"])
-          for k, lab in dose_var[0].levels if (a["anlotinib_dose_mg"] == k).any()}
-fig = plots.km_plot(groups, ylabel="Progression-free survival", ci=False,
-                    annotation=(f"log-rank {text.p_text(by_dose['p'].iloc[0])}; trend {text.p_text(trend.p)}"
-                                if len(groups) > 1 else None))
-res.figure("fig-pfs-dose-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Progression-free survival by starting dose of anlotinib.",
-           f"Kaplan–Meier curves of progression-free survival for the {text.join(groups)} group"
-           f"{'s' if len(groups) > 1 else ''}.")
-display(fig)
-fig = plots.km_plot({"All patients": (a["os_months"], a["os_event"])}, ylabel="Overall survival",
-                    medians={"All patients": summ["Overall survival"].median.estimate})
-res.figure("fig-os-km", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Overall survival of the {cohort.n} patients.",
-           "Kaplan–Meier curve of overall survival with number at risk below.")
-display(fig)
+from analysis.report import alt
+from analysis.stats.km import Median
+
+plots.check_min_at_risk(km_min_at_risk)
+dose_groups = {f"{lab} mg": (a.loc[a["anlotinib_dose_mg"] == k, "pfs_months"], a.loc[a["anlotinib_dose_mg"] == k, "pfs_event"])
+               for k, lab in dose_var[0].levels if (a["anlotinib_dose_mg"] == k).any()}
+dose_medians = {f"{r.label} mg": Median(r.median, r.lower, r.upper, median_ci, conf_level) for r in by_dose.itertuples()}
+panels = plots.km_panels((resp["dor_months"], resp["dor_event"], summ["Duration of response"].median),
+                         (a["pfs_months"], a["pfs_event"], summ["Progression-free survival"].median),
+                         (a["os_months"], a["os_event"], summ["Overall survival"].median),
+                         dose_groups, dose_medians, by_dose["p"].iloc[0] if len(by_dose) else None, trend.p)
+km_figs = plots.km_figure_parts(panels, conf_level=conf_level, min_at_risk=km_min_at_risk)
+km_alts = alt.km_panels(panels, km_min_at_risk)
+# captions: one place for all, each opening with the cohort's framing ("Synthetic cohort." for the shipped one)
+km_prefix = text.caption_prefix(is_shipped_synthetic(cohort.sha256))
+km_captions = {k: v if k == "note" else km_prefix + v
+               for k, v in plots.km_captions(panels, km_min_at_risk, conf_level).items()}
+res.figure("fig-km", km_figs["all"], km_captions["all"],
+           alt.km_figure([km_alts[k] for k in panels.panels], panels.omitted))
+display(km_figs["all"])
+for label in ("fig-dor-km", "fig-pfs-km", "fig-pfs-dose-km", "fig-os-km"):
+    if label in km_figs:
+        res.figure(label, km_figs[label], km_captions[label], km_alts[label][1])
+        display(km_figs[label])
+    else:
+        res.markdown(label, "")
+res.markdown("fig-km-note", km_captions["note"])
 
 # %%
 res.write()

@@ -89,17 +89,25 @@ res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, i
 model.summary
 
 # %%
-t2 = tables.table2(sub, model.summary, dropped=model.dropped)
-res.table("tbl-subgroups", t2, "Median overall survival by baseline subgroup (log-rank test) and the "
-          f"multivariable Cox model ({ties.capitalize()} ties).", data=sub,
-          note=text.cox_table_note(model.terms, model.dropped, labels, cox_notes, p_adjust))
+t2 = tables.table2(sub, model.summary, dropped=model.dropped, terms=model.terms, covariates=cox_terms)
+t2_caption = ("Median overall survival by baseline subgroup (log-rank test) and the multivariable Cox model "
+              f"({ties.capitalize()} ties).")
+res.table("tbl-subgroups", t2, t2_caption, data=sub, note=tables.table2_note(
+    t2, t2_caption, text.cox_table_note(model.terms, model.dropped, labels, cox_notes, p_adjust)))
 ph = tables.ph_check(cox)
-res.table("tbl-cox-ph", tables.ph_table(ph.table), "Proportional-hazards check: scaled Schoenfeld residuals "
-          f"(Grambsch–Therneau, {ph.transform} time scale) for each Cox term and globally.", data=ph.table)
+ph_display = tables.ph_table(ph.table, labels, model.terms)
+ph_caption = ("Proportional-hazards check: scaled Schoenfeld residuals (Grambsch–Therneau, "
+              f"{'Kaplan–Meier' if ph.transform == 'km' else ph.transform} time scale) for each Cox term and globally.")
+res.table("tbl-cox-ph", ph_display, ph_caption, data=ph.table, note=tables.table_note(
+    ph_display, ph_caption, "A small P suggests that the term's hazard ratio changes over time."))
 if cox is not None:
-    fig = plots.forest(cox.summary, {t: labels.get(t, t) for t in model.terms})
-    res.figure("fig-cox-forest", fig, text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + "Hazard ratios for death from the multivariable Cox model (95% CI).",
-               "Forest plot of the Cox model hazard ratios on a log scale.")
+    from analysis.report import alt
+
+    fig = plots.forest(cox.summary, labels, model.terms)
+    forest_caption = (text.caption_prefix(is_shipped_synthetic(cohort.sha256)) + f"Hazard ratios for death from the multivariable Cox model ({ties.capitalize()} ties; "
+                      f"{100 * conf_level:g}% CI; log scale): below 1, a lower risk of death than the reference level.")
+    res.figure("fig-cox-forest", fig, forest_caption,
+               alt.forest(cox.summary, {t: f"{labels.get(t, t)} ({model.terms[t]})" for t in cox.summary["term"]}))
     display(fig)
 else:
     res.markdown("fig-cox-forest", "")

@@ -48,8 +48,11 @@ labels = columns("adverse_events")["ae_term"].labels
 trae = cohort.treatment_related_aes()
 ae_sum = safety.ae_summary(trae, cohort.n, id_col="subject")
 t3 = tables.table3(ae_sum, labels, cohort.n)
-res.table("tbl-safety", t3, f"Treatment-related adverse events (CTCAE v5.0) in the {cohort.n} patients; "
-          "each patient counted once per event at the worst grade.", data=ae_sum)
+t3_caption = (f"Treatment-related adverse events (CTCAE v5.0) in the {cohort.n} patients; each patient counted "
+              "once per event at the worst grade.")
+res.table("tbl-safety", t3, t3_caption, data=ae_sum, note=tables.table_note(
+    t3, t3_caption, f"Values are numbers of patients (percentage of the {cohort.n}). The first row counts each patient "
+    "once, at the worst grade of any event."))
 res.numbers("safety", tables.safety_numbers(ae_sum))
 grade5 = safety.patients_with_grade(trae, 5, id_col="subject")
 res.number("safety.grade5.any_n", grade5, str(grade5))

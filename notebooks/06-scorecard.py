@@ -44,6 +44,7 @@ a = cohort.analysis
 print(f"{cohort.n} patients analysed")
 
 # %%
+import pandas as pd
 import yaml
 
 from analysis.synthetic import audit, interval_fit, misses, scorecard
@@ -58,8 +59,12 @@ reproduced = collect_numbers(resolve(out) / "results", ANALYSIS_SECTIONS)
 paper_n = scorecard.paper_n(published)
 res.number("scorecard.paper.n", paper_n, str(paper_n))
 incons = paper_audit[~paper_audit["consistent"]]
-res.table("tbl-paper-audit", incons[["key", "check", "note"]].rename(columns=str.capitalize),
-          "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit)
+from analysis.report.labels import number_labels
+
+res.table("tbl-paper-audit", pd.DataFrame({"Published number": number_labels(incons["key"]),
+                                           "Check": incons["check"].tolist(), "Note": incons["note"].tolist()}),
+          "Published numbers that contradict other numbers of the paper (consistency audit).", data=paper_audit,
+          left=("Check", "Note"), widths=(4, 2, 7))
 res.markdown("audit-findings", audit.findings_text(published))
 from analysis.report import framing
 
@@ -90,7 +95,8 @@ if reproduction:
               "counts of numbers per status, and the most any data set can reproduce together (at most: the total "
               "less the numbers the paper itself puts out of reach, with every count exact).",
               data=summary.reset_index())
-    res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card)
+    res.table("tbl-scorecard", card_disp, "Every published number, its reproduction and its status.", data=card,
+              left=("Where in the paper", "Status"), widths=(5, 4, 2, 2, 3))
     feasible = audit.landmark_feasibility(published, reproduced)
     # why each interval prints or not: only where the run's intervals are the paper's (SPSS, 95 %)
     run = {sec: yaml.safe_load((resolve(out) / "results" / sec / "manifest.yaml").read_text())["parameters"]
@@ -111,8 +117,8 @@ if reproduction:
                                 followup_method=run["03-survival"]["followup_method"])
     res.table("tbl-misses", misses.misses_table(card, why), "Every published number that is not reproduced "
               "exactly, and why (computed from the analysed data and the published numbers).",
-              data=card.assign(reason=why)[card["status"] != "exact"], left=("Why not exact",),
-              widths=(12, 3, 3, 3, 9))
+              data=card.assign(reason=why)[card["status"] != "exact"], left=("Status", "Why not exact"),
+              widths=(5, 3, 3, 3, 10))
     display(card_disp)
 
 # %% [markdown]

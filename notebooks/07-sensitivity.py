@@ -102,7 +102,7 @@ res.table("tbl-sensitivity", scen_table, "Headline results with the base paramet
           "(bold: prints differently from the base; –: not computed, e.g. a term outside the Cox model). Changed: "
           "headline numbers that print differently from the base, among ORR and DCR, the medians, landmark rates "
           "and follow-up, PFS by dose, the subgroup log-rank p values and the Cox model.",
-          data=compare.comparison_frame(comps), widths=(3, 3, 3, 3, 2, 3, 1))
+          data=compare.comparison_frame(comps), widths=(3, 3, 3, 3, 2, 3, 2))
 scen_table
 
 # %% [markdown]

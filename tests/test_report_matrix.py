@@ -62,6 +62,8 @@ def built(tmp_path_factory):
 def prose(html: str) -> str:
     """The running text of a rendered report: paragraphs only (no tables, captions, code or references)."""
     body = re.sub(r"<(style|script|table|figure|figcaption|code|pre)\b.*?</\1>", " ", html, flags=re.S)
+    # a table's footnote belongs to the table (it names, e.g., the categories without patients)
+    body = re.sub(r'<div class="table-note"[^>]*>.*?</div>', " ", body, flags=re.S)
     body = body.split('id="refs"')[0]
     paras = re.findall(r"<p\b[^>]*>(.*?)</p>", body, flags=re.S)
     return "\n".join(html_mod.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", p))) for p in paras)

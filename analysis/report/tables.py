@@ -22,11 +22,52 @@ from analysis.data.schema import RULE_BY_ID
 from analysis.data import escape
 
 
+#: Indentation of a sub-level in a display table's first column: no-break spaces, which pipe tables keep
+#: (pandoc and Quarto strip ordinary leading spaces) and HTML and Typst both print.
+INDENT = "\u00a0" * 4
+
+#: Abbreviations the report's tables may use, spelled out in each table's footnote when they occur in it.
+ABBREVIATIONS = {
+    "CI": "confidence interval", "CR": "complete response", "CTCAE": "Common Terminology Criteria for Adverse Events",
+    "DCR": "disease control rate", "DoR": "duration of response", "ECOG": "Eastern Cooperative Oncology Group",
+    "HR": "hazard ratio", "ICI": "immune checkpoint inhibitor", "NE": "not evaluable", "NR": "not reached",
+    "ORR": "objective response rate", "OS": "overall survival", "PD": "progressive disease",
+    "PD-1": "programmed cell death protein 1", "PD-L1": "programmed death-ligand 1", "PFS": "progression-free survival",
+    "PR": "partial response", "RECIST": "Response Evaluation Criteria in Solid Tumours", "SD": "stable disease",
+    "SCLC": "small cell lung cancer", "ES-SCLC": "extensive-stage small cell lung cancer", "df": "degrees of freedom",
+    "SHA-256": "Secure Hash Algorithm 256-bit checksum", "mo": "months",
+}
+
+
+def abbreviations(display: pd.DataFrame, *texts: str) -> str:
+    """The footnote spelling out each abbreviation of :data:`ABBREVIATIONS` used in ``display`` (cells
+    and headers) or ``texts`` (caption, notes), in alphabetical order; "" when none is used.
+
+    >>> abbreviations(pd.DataFrame({"HR (95% CI)": ["0.5 (0.3–0.9)"], "x": ["PD-L1"]}))
+    'Abbreviations: CI, confidence interval; HR, hazard ratio; PD-L1, programmed death-ligand 1.'
+    """
+    import re
+
+    text = " ".join([*map(str, display.columns), *(str(v) for v in display.to_numpy().ravel()), *texts])
+    used = [a for a in ABBREVIATIONS if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text)]
+    if not used:
+        return ""
+    return "Abbreviations: " + "; ".join(f"{a}, {ABBREVIATIONS[a]}" for a in sorted(used, key=str.lower)) + "."
+
+
+def table_note(display: pd.DataFrame, caption: str = "", *notes: str) -> str:
+    """A table's footnote: its own notes, then the abbreviations it uses (:func:`abbreviations`)."""
+    parts = [n.strip() for n in notes if n and n.strip()]
+    abbr = abbreviations(display, caption, *parts)
+    return " ".join(parts + ([abbr] if abbr else []))
+
+
 def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline characteristics: median (range) age, then n (%) of each level of each variable.
 
-    Levels with no patient are kept when they are among the paper's levels (0 shows),
-    except the optional levels 'limited' stage and 'current' smoker, shown only when present.
+    The data frame keeps every level of the paper's (0 included, except the optional levels
+    'limited' stage and 'current' smoker, kept only when present); the display leaves out the levels
+    no patient has (:func:`table1_note` names them). One cell per level: "n (%)".
     """
     a = cohort.analysis
     n = len(a)
@@ -41,21 +82,36 @@ def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
             rows.append(dict(variable=var.name, level=key, label=lab, n=k, pct=100.0 * k / n))
     data = pd.DataFrame(rows)
     headers = {v.name: v.label for v in cohort.variables()}
-    headers["age"] = "Age (years)"
+    headers["age_group"] = "Age, years"
+    col = f"Patients (N = {n}), n (%)"
     disp = []
     seen = set()
     for r in data.itertuples(index=False):
         var = "age_group" if r.variable == "age" else r.variable
+        if r.variable != "age" and r.n == 0:
+            continue
         if var not in seen:
-            disp.append({"Characteristic": f"**{headers[var]}**", f"Total (N = {n})": "", "Percentage": ""})
+            disp.append({"Characteristic": f"**{headers[var]}**", col: ""})
             seen.add(var)
         if r.variable == "age":
             cell = f"{fmt.num(r.median, 0)} ({fmt.num(r.min, 0)}–{fmt.num(r.max, 0)})"
-            disp.append({"Characteristic": "  " + r.label, f"Total (N = {n})": cell, "Percentage": ""})
         else:
-            disp.append({"Characteristic": "  " + r.label, f"Total (N = {n})": str(int(r.n)),
-                         "Percentage": fmt.percent(r.pct) + "%"})
+            cell = f"{int(r.n)} ({fmt.percent(r.pct)})"
+        disp.append({"Characteristic": INDENT + r.label, col: cell})
     return data, pd.DataFrame(disp)
+
+
+def table1_note(t1_data: pd.DataFrame, cohort: Cohort, display: pd.DataFrame | None = None, caption: str = "") -> str:
+    """Table 1's footnote: what the cells are, the categories no patient has (left out of the table),
+    and the abbreviations."""
+    labels = {v.name: v.label for v in cohort.variables()}
+    empty = t1_data[(t1_data["variable"] != "age") & (t1_data["n"] == 0)]
+    notes = [f"Values are numbers of patients (percentage of the {cohort.n}), and the median (range) for age."]
+    if len(empty):
+        by_var = [f"{labels.get(v, v).lower() if not labels.get(v, v).isupper() else labels.get(v, v)} "
+                  f"{', '.join(g['label'])}" for v, g in empty.groupby("variable", sort=False)]
+        notes.append("No patient had (categories left out of the table): " + "; ".join(by_var) + ".")
+    return table_note(display if display is not None else pd.DataFrame(), caption, *notes)
 
 
 def subgroup_survival(df: pd.DataFrame, variables: list[Variable], time: str, event: str,
@@ -236,37 +292,75 @@ def cox_table(df: pd.DataFrame, time: str, event: str, covariates: dict[str, str
 
 
 def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 2,
-           dropped: dict | None = None) -> pd.DataFrame:
-    """Display frame of Table 2 from :func:`subgroup_survival` and the Cox summary (term-indexed);
-    covariates in ``dropped`` (left out of the model) read "not in model" in the HR column."""
+           dropped: dict | None = None, terms: dict | None = None, covariates: dict | None = None) -> pd.DataFrame:
+    """Display frame of Table 2 from :func:`subgroup_survival` and the Cox summary (term-indexed).
+
+    A heading row per variable carries what belongs to the variable: its log-rank P and, for a
+    numeric or ordinal Cox term, the HR per unit or step (said in the heading: "HR per 1 mg"). Each
+    level row carries its patients, deaths, median OS and, for a two-level Cox term, "1 (reference)"
+    on the reference level (``covariates``: variable → reference level) and the HR on the other.
+    A variable in ``dropped`` (left out of the model) reads "not in model"; a level's HR cell
+    without a value holds a dash (said in :func:`table2_note`).
+    """
     disp = []
     cs = cox_summary.set_index("term") if cox_summary is not None and len(cox_summary) else None
+    terms = terms or {}
+    covariates = covariates or {}
+    cols = ["Characteristic", "Patients, n", "Deaths, n", "Median OS, months (95% CI)", "P (log-rank)",
+            "HR (95% CI)", "P (Cox)"]
     for var, g in sub.groupby("variable", sort=False):
         first = g.iloc[0]
-        hr = p_cox = ""
-        if cs is not None and var in cs.index:
+        in_model = cs is not None and var in cs.index
+        ref = covariates.get(var)
+        per_level = in_model and ref not in (None, "numeric")
+        head = {c: "" for c in cols}
+        head["Characteristic"] = f"**{first.variable_label}**"
+        head["P (log-rank)"] = fmt.pvalue(first.p) if np.isfinite(first.p) else "–"
+        if in_model and not per_level:
             r = cs.loc[var]
-            hr = fmt.hr_ci(r["hr"], r["lower"], r["upper"])
-            p_cox = fmt.pvalue(r["p"])
+            head["Characteristic"] += f" (HR {terms.get(var, 'per step')})"
+            head["HR (95% CI)"] = fmt.hr_ci(r["hr"], r["lower"], r["upper"], decimals)
+            head["P (Cox)"] = fmt.pvalue(r["p"])
         elif dropped and var in dropped:
-            hr = "not in model"
-        disp.append({"Baseline characteristic": f"**{first.variable_label}**", "Median OS (95% CI)": "",
-                     "P (log-rank)": fmt.pvalue(first.p), "HR (95% CI)": hr, "P (Cox)": p_cox})
+            head["HR (95% CI)"] = "not in model"
+        disp.append(head)
         for r in g.itertuples(index=False):
-            disp.append({"Baseline characteristic": "  " + r.label,
-                         "Median OS (95% CI)": f"{fmt.estimate_in_ci(r.median, r.lower, r.upper, 1, decimals)} "
-                                               f"({fmt.ci(r.lower, r.upper, decimals)})",
-                         "P (log-rank)": "", "HR (95% CI)": "", "P (Cox)": ""})
-    return pd.DataFrame(disp)
+            row = {c: "" for c in cols}
+            row["Characteristic"] = INDENT + r.label
+            row["Patients, n"] = str(int(r.n))
+            row["Deaths, n"] = str(int(r.events))
+            row["Median OS, months (95% CI)"] = (f"{fmt.estimate_in_ci(r.median, r.lower, r.upper, 1, decimals)} "
+                                                 f"({fmt.ci(r.lower, r.upper, decimals)})")
+            if per_level:
+                if r.level == ref:
+                    row["HR (95% CI)"], row["P (Cox)"] = "1 (reference)", "–"
+                else:
+                    c = cs.loc[var]
+                    row["HR (95% CI)"] = fmt.hr_ci(c["hr"], c["lower"], c["upper"], decimals)
+                    row["P (Cox)"] = fmt.pvalue(c["p"])
+            else:
+                row["HR (95% CI)"], row["P (Cox)"] = "–", "–"
+            disp.append(row)
+    return pd.DataFrame(disp, columns=cols)
+
+
+def table2_note(display: pd.DataFrame, caption: str = "", *notes: str) -> str:
+    """Table 2's footnote: the dash, the table's own notes (the model's terms), the abbreviations."""
+    dash = ("–: no value of its own (the reference level of a Cox term has no P; a numeric or ordinal term has one HR, "
+            "on its heading row; a variable not in the Cox model has none).")
+    return table_note(display, caption, *notes, dash)
 
 
 def table3(summary: pd.DataFrame, labels: dict[str, str], n: int) -> pd.DataFrame:
-    """Display frame of Table 3 from :func:`analysis.stats.safety.ae_summary`."""
+    """Display frame of Table 3 from :func:`analysis.stats.safety.ae_summary`: the patients with any
+    event first (its grade 1–2 cell: patients whose worst event was of grade 1–2), then each event,
+    indented. Every cell holds n (%)."""
     disp = []
     for r in summary.itertuples(index=False):
-        name = "Treatment-related adverse events" if r.term == "any" else labels.get(r.term, r.term)
-        g12 = "" if r.term == "any" else f"{int(r.grade12_n)} ({fmt.percent(r.grade12_pct)})"
-        disp.append({"Adverse event": name, f"Any grade, n (%)": f"{int(r.any_n)} ({fmt.percent(r.any_pct)})",
+        name = "**Any treatment-related adverse event**" if r.term == "any" else labels.get(r.term, r.term)
+        g12 = f"{int(r.grade12_n)} ({fmt.percent(r.grade12_pct)})"
+        disp.append({"Adverse event": name if r.term == "any" else INDENT + name,
+                     "Any grade, n (%)": f"{int(r.any_n)} ({fmt.percent(r.any_pct)})",
                      "Grade 1–2, n (%)": g12,
                      "Grade ≥3, n (%)": f"{int(r.grade3plus_n)} ({fmt.percent(r.grade3plus_pct)})"})
     return pd.DataFrame(disp)
@@ -332,12 +426,13 @@ def response_table(rr: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     data = counts.copy()
     labels = {"CR": "Complete response", "PR": "Partial response", "SD": "Stable disease",
               "PD": "Progressive disease", "NE": "Not evaluable"}
-    disp = [{"Best overall response": labels.get(r.response, r.response), "n (%)": f"{int(r.n)} ({fmt.percent(r.pct)})",
-             "95% CI": ""} for r in counts.itertuples(index=False)]
+    disp = [{"Best overall response": INDENT + labels.get(r.response, r.response),
+             "Patients, n (%)": f"{int(r.n)} ({fmt.percent(r.pct)})", "95% CI, %": "–"}
+            for r in counts.itertuples(index=False) if int(r.n) > 0 or r.response in ("CR", "PR", "SD", "PD")]
     for key, name in (("orr", "Objective response rate (CR + PR)"), ("dcr", "Disease control rate (CR + PR + SD)")):
         p = rr[key]
-        disp.append({"Best overall response": f"**{name}**", "n (%)": f"{p.k} ({fmt.percent(100 * p.estimate)})",
-                     "95% CI": fmt.ci(100 * p.lower, 100 * p.upper, 1)})
+        disp.append({"Best overall response": f"**{name}**", "Patients, n (%)": f"{p.k} ({fmt.percent(100 * p.estimate)})",
+                     "95% CI, %": fmt.ci(100 * p.lower, 100 * p.upper, 1)})
     return data, pd.DataFrame(disp)
 
 
@@ -410,10 +505,21 @@ def cox_numbers(cox) -> dict[str, tuple]:
     return out
 
 
-def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
-    """Display frame of the proportional-hazards test."""
+def ph_table(ph: pd.DataFrame, labels: dict | None = None, terms: dict | None = None) -> pd.DataFrame:
+    """Display frame of the proportional-hazards test, each term named as a reader knows it
+    ("ECOG performance status (0–1 vs ≥2)", "All terms together (global test)"), never by its key."""
     d = ph.copy()
-    return pd.DataFrame({"Term": d["term"], "Chi-square": [fmt.num(x, 2) for x in d["chisq"]],
+    labels, terms = labels or {}, terms or {}
+
+    def name(t):
+        if t == "GLOBAL":
+            return "All terms together (global test)"
+        if t in labels:
+            return f"{labels[t]} ({terms[t]})" if terms.get(t) else labels[t]
+        return str(t)[:1].upper() + str(t)[1:]
+
+    return pd.DataFrame({"Cox model term": [name(t) for t in d["term"]],
+                         "Chi-square": [fmt.num(x, 2) for x in d["chisq"]],
                          "df": [fmt.num(x, 0) for x in d["df"]], "P": [fmt.pvalue(x) for x in d["p"]]})
 
 

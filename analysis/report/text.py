@@ -32,9 +32,9 @@ __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_f
            "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
-#: The article's cross-references of the Kaplan–Meier results, one place (one figure per endpoint today; with the
-#: multi-panel figure, "@fig-km" and its panels).
-KM_REFS = {"dor": "@fig-dor-km", "pfs": "@fig-pfs-km", "dose": "@fig-pfs-dose-km", "os": "@fig-os-km"}
+#: The article's cross-references of the Kaplan–Meier results, in one place: the multi-panel figure (its panel
+#: letters depend on which panels the cohort has, so the text cites the figure).
+KM_REFS = {"dor": "@fig-km", "pfs": "@fig-km", "dose": "@fig-km", "os": "@fig-km"}
 NAN = math.nan
 
 

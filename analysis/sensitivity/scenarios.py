@@ -204,6 +204,9 @@ def check_params(params: dict) -> None:
     for key in ("landmarks_dor", "landmarks_pfs", "landmarks_os"):
         if key in p:
             _check_landmarks(key, p[key])
+    if "km_min_at_risk" in p and (isinstance(p["km_min_at_risk"], bool) or not isinstance(p["km_min_at_risk"], int)
+                                  or p["km_min_at_risk"] < 1):  # drawing only: analysis.report.plots.km_draw_until
+        raise ValueError(f"km_min_at_risk must be a whole number of patients ≥ 1, got {p['km_min_at_risk']!r}")
     if "cox_covariates" in p:
         _check_cox(p["cox_covariates"], set(NUMERIC_OF))
 

@@ -246,7 +246,11 @@ def explain_misses(card: pd.DataFrame, targets: pd.DataFrame, analysis: pd.DataF
 
 def misses_table(card: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     """Display frame of the rows that are not exact: number, published, reproduced, status and why."""
+    from analysis.report.labels import number_labels
+    from analysis.synthetic.scorecard import published_text
+
     keep = card["status"] != "exact"
-    return pd.DataFrame({"Number": card.loc[keep, "key"], "Published": [str(v) for v in card.loc[keep, "published"]],
-                         "Reproduced": reproduced_text(card.loc[keep, "reproduced"]),
+    return pd.DataFrame({"Published number": number_labels(card.loc[keep, "key"]),
+                         "Published": published_text(card.loc[keep, "published"], card.loc[keep, "unit"]),
+                         "Reproduced": reproduced_text(card.loc[keep, "reproduced"], card.loc[keep, "unit"]),
                          "Status": card.loc[keep, "status"], "Why not exact": reasons[keep]})

@@ -217,16 +217,28 @@ def ceiling_text(unreachable: pd.DataFrame, n: int, exact: int) -> tuple[int, st
                  f"those {top}{share}.")
 
 
-def reproduced_text(values: Iterable) -> list[str]:
-    """Reproduced values as the scorecard tables print them: numbers to 3 decimals, dates as they are.
+def reproduced_text(values: Iterable, units: Iterable | None = None) -> list[str]:
+    """Reproduced values as the scorecard tables print them: numbers to 3 decimals, counts (``units``
+    "count") as whole numbers, dates as they are.
 
     >>> reproduced_text([64.70588, "2025-01-20", None])
     ['64.706', '2025-01-20', '–']
+    >>> reproduced_text([68.0, 45.588], ["count", "percent"])
+    ['68', '45.588']
     """
     from analysis.report import fmt
 
-    return [fmt.num(v, 3) if isinstance(v, Number) and not isinstance(v, bool) else ("–" if v is None else str(v))
-            for v in values]
+    values = list(values)
+    units = list(units) if units is not None else [None] * len(values)
+    out = []
+    for v, u in zip(values, units):
+        if v is None or (isinstance(v, float) and v != v):
+            out.append("–")
+        elif isinstance(v, Number) and not isinstance(v, bool):
+            out.append(str(int(round(float(v)))) if u == "count" and float(v).is_integer() else fmt.num(v, 3))
+        else:
+            out.append(str(v))
+    return out
 
 
 def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -236,14 +248,26 @@ def display_tables(card: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFr
     summ = summary.reset_index() if summary.index.name or "section" not in summary.columns else summary.copy()
     summ = summ.rename(columns={summ.columns[0]: "Section"})
     summ.columns = [str(c).capitalize() if i else c for i, c in enumerate(summ.columns)]
+    from analysis.report.labels import number_labels
+
     full = pd.DataFrame({
-        "Number": card["key"],
-        "Where in the paper": card["where"].astype(str).str.slice(0, 60),
-        "Published": [str(v) for v in card["published"]],
-        "Reproduced": reproduced_text(card["reproduced"]),
+        "Published number": number_labels(card["key"]),
+        "Where in the paper": card["where"].astype(str),
+        "Published": published_text(card["published"], card["unit"]),
+        "Reproduced": reproduced_text(card["reproduced"], card["unit"]),
         "Status": card["status"],
     })
     return summ, full
+
+
+def published_text(values: Iterable, units: Iterable) -> list[str]:
+    """Published values as printed in the paper: counts as whole numbers ("68", not "68.0").
+
+    >>> published_text([68.0, 45.6, "<0.001"], ["count", "percent", "p"])
+    ['68', '45.6', '<0.001']
+    """
+    return [str(int(v)) if u == "count" and isinstance(v, Number) and float(v).is_integer() else str(v)
+            for v, u in zip(values, units)]
 
 
 def headline(card: pd.DataFrame, unreachable: pd.DataFrame | None = None) -> dict[str, tuple]:

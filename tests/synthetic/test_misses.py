@@ -168,6 +168,6 @@ def test_dates_and_medians_not_reached(committed):
     rows = card["key"].isin(["survival.data_cutoff", "survival.os.median"])
     why = misses.explain_misses(card[rows], targets, a, paper_audit, interval_fit.explain(a, targets, DPM),
                                 days_per_month=DPM)
-    table = misses.misses_table(card[rows], why).set_index("Number")
-    assert table.loc["survival.data_cutoff", "Reproduced"] == "2025-01-21"
-    assert "not reached" in table.loc["survival.os.median", "Why not exact"]
+    table = misses.misses_table(card[rows], why).set_index("Published number")  # labelled in words, not keys
+    assert table.loc["Data cutoff date", "Reproduced"] == "2025-01-21"
+    assert "not reached" in table.loc["OS: median, months", "Why not exact"]
