@@ -84,7 +84,7 @@ display(fig)
 
 # %%
 prov, warn = tables.data_provenance(cohort)
-res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.")
+res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.", data=tables.provenance_data(cohort))
 res.table("tbl-data-warnings", warn, "Data-quality warnings raised by validation (counts of rows per rule).")
 res.numbers("cohort", tables.study_numbers(cohort))
 display(prov, warn)

@@ -37,12 +37,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import escape
-from analysis.data.readers import ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
+from analysis.data.readers import MAX_ROWS, ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
 from analysis.data.schema import RULE_BY_ID, SCHEMA, TABLES
 
 #: Columns of :attr:`ValidationReport.errors` and :attr:`ValidationReport.warnings`.
 REPORT_COLUMNS = ISSUE_COLUMNS
 _EPS = 1e-6
+#: Most distinct values of an open category (ICI agent, adverse-event term).
+MAX_CATEGORIES = 200
 
 
 def table_text(df: pd.DataFrame) -> str:
@@ -140,7 +142,7 @@ def _d(x) -> str:
 def validate_cohort(raw: RawCohort) -> ValidationReport:
     """Check ``raw`` against the data contract; collect every violation (never raises on bad data)."""
     out = _Collector(raw)
-    bad_cells = set()
+    bad_cells = set(raw.suppressed)  # e.g. the cells a merged range covers: reported once, as excel_merged
     for r in raw.issues.itertuples(index=False):
         if r.column is not None and not pd.isna(r.row):
             bad_cells.add((r.table, int(r.row), r.column))
@@ -160,14 +162,20 @@ def validate_cohort(raw: RawCohort) -> ValidationReport:
     all_rows["row"] = all_rows["row"].astype("Int64")
     all_rows["_t"] = all_rows["table"].map({t: i for i, t in enumerate(TABLES)})
     all_rows["_c"] = [_col_order(t, c) for t, c in zip(all_rows["table"], all_rows["column"])]
-    all_rows = all_rows.sort_values(["_t", "row", "_c"], kind="stable", na_position="first")
-    all_rows = all_rows.drop(columns=["_t", "_c"]).reset_index(drop=True)
+    # causes before their consequences: merged cells first (the cells they cover read as empty)
+    all_rows["_p"] = [0 if str(r).startswith(FIRST_RULES) else 1 for r in all_rows["rule"]]
+    all_rows = all_rows.sort_values(["_p", "_t", "row", "_c"], kind="stable", na_position="first")
+    all_rows = all_rows.drop(columns=["_t", "_c", "_p"]).reset_index(drop=True)
     all_rows["column"] = all_rows["column"].fillna("")
     all_rows["file"] = all_rows["file"].fillna("")
     errors = all_rows[all_rows["severity"] == "error"][REPORT_COLUMNS].reset_index(drop=True)
     warnings = all_rows[all_rows["severity"] != "error"][REPORT_COLUMNS].reset_index(drop=True)
     counts = {t: (0 if t in raw.unreadable else len(raw.tables.get(t, ()))) for t in TABLES}
     return ValidationReport(errors, warnings, counts)
+
+
+#: Rules shown before all others: their cells make further errors that are consequences.
+FIRST_RULES = ("excel_merged",)
 
 
 def _col_order(table, column) -> int:
@@ -215,6 +223,27 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                 elif c.categories is not None and v not in c.categories:
                     out.add(table, rows[i], c.name, v, "category",
                             f"{shown} is not one of {', '.join(str(k) for k in c.categories)}")
+                elif c.extra.get("usual") and v not in c.extra["usual"]:
+                    out.add(table, rows[i], c.name, v, "dose_unusual",
+                            f"{shown} {c.unit or ''} is not one of the usual "
+                            f"{', '.join(str(k) for k in c.extra['usual'])}; accepted (check the value)".replace("  ", " "))
+        if c.kind == "category" and c.extra.get("open") and c.categories:
+            known = set(c.categories)
+            for i in np.flatnonzero(~isna):
+                v = s.iloc[i]
+                if v not in known:
+                    out.add(table, rows[i], c.name, v, "category_unlisted",
+                            f"{v!r} is not among the data dictionary's names ({c.extra.get('what', 'values')}); "
+                            f"accepted and shown as written")
+        if c.kind == "category" and c.extra.get("open"):
+            levels = s.dropna().unique()
+            if len(levels) > MAX_CATEGORIES:
+                out.add(table, None, c.name, None, "categories_too_many",
+                        f"{c.name} has {len(levels):,} different values (at most {MAX_CATEGORIES:,}); a column "
+                        f"of free text or identifiers in the wrong place?")
+    if len(df) > MAX_ROWS:
+        out.add(table, None, None, None, "rows_too_many",
+                f"the table has {len(df):,} rows (at most {MAX_ROWS:,}); is this the right file?")
     if "patient_id" in found and table == "patients":
         ids = df["patient_id"]
         first: dict = {}
@@ -546,6 +575,19 @@ def _run(args) -> int:
                 return failed
         return EXIT_INVALID
     report = validate_cohort(raw)
+    from analysis.data.metadata import MetadataError, check_free_text, raw_identifiers, read_metadata_file
+
+    try:  # cohort.yaml's free text is printed in the report: no patient id or date may be in it
+        check_free_text(read_metadata_file(args.data_path), raw_identifiers(raw.tables))
+    except MetadataError as e:
+        print(escape.visible(f"cannot use cohort.yaml: {e}"), file=sys.stderr)
+        if args.report:
+            row = pd.DataFrame([{"file": "cohort.yaml", "table": "", "row": None, "column": "", "value": "",
+                                 "rule": str(e).split(": ", 1)[-1]}], columns=REPORT_COLUMNS)
+            failed = _write(ValidationReport(row, pd.DataFrame(columns=REPORT_COLUMNS)), args.report)
+            if failed:
+                return failed
+        return EXIT_INVALID
     if args.report:
         failed = _write(report, args.report)
         if failed:
