@@ -235,6 +235,18 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                     out.add(table, rows[i], c.name, v, "category_unlisted",
                             f"{v!r} is not among the data dictionary's names ({c.extra.get('what', 'values')}); "
                             f"accepted and shown as written")
+        if c.kind == "category" and c.extra.get("open"):  # shown in the report: can every character print?
+            from analysis.data.glyphs import describe, missing_glyphs
+
+            seen_first = {}
+            for i in np.flatnonzero(~isna):
+                seen_first.setdefault(s.iloc[i], i)
+            for v, i in seen_first.items():
+                gone = missing_glyphs(v)
+                if gone:
+                    out.add(table, rows[i], c.name, v, "glyph_missing",
+                            f"{c.name} holds {', '.join(describe(ch) for ch in gone)}, which no shipped font has "
+                            f"(printed as an empty box in the PDF)")
         if c.kind == "category" and c.extra.get("open"):
             levels = s.dropna().unique()
             if len(levels) > MAX_CATEGORIES:
@@ -578,7 +590,15 @@ def _run(args) -> int:
     from analysis.data.metadata import MetadataError, check_free_text, raw_identifiers, read_metadata_file
 
     try:  # cohort.yaml's free text is printed in the report: no patient id or date may be in it
-        check_free_text(read_metadata_file(args.data_path), raw_identifiers(raw.tables))
+        meta = read_metadata_file(args.data_path)
+        check_free_text(meta, raw_identifiers(raw.tables))
+        from analysis.data.glyphs import describe, missing_glyphs
+
+        for key in ("name", "description"):
+            gone = missing_glyphs(meta.get(key) or "")
+            if gone:
+                print(escape.visible(f"warning: cohort.yaml: glyph_missing: {key} holds "
+                                     f"{', '.join(describe(ch) for ch in gone)}, which no shipped font has"))
     except MetadataError as e:
         print(escape.visible(f"cannot use cohort.yaml: {e}"), file=sys.stderr)
         if args.report:

@@ -46,6 +46,8 @@ from typing import Any
 
 import yaml
 
+from analysis.report import fonts, guard
+
 ASSETS_DIR = Path(__file__).resolve().with_name("render_assets")
 LUA_FILTER = ASSETS_DIR / "manuscript.lua"
 HTML_TEMPLATE = ASSETS_DIR / "manuscript.html"
@@ -124,6 +126,7 @@ def render(project_dir: Path | str, *, engine: str = "auto",
     # Build next to the project (same file system, so the final moves are renames).
     with tempfile.TemporaryDirectory(prefix=".render-", dir=project.dir) as tmp:
         built = build(project, Path(tmp))
+        guard.check_rendered(built, project.dir)  # fonts embedded, no identifier in what a reader sees (#30)
         return _publish(built, Path(tmp) / "out", project.output_dir)
 
 
@@ -550,7 +553,7 @@ def _compile_typst(typ: str, meta: dict) -> bytes:
     try:
         # Images carry absolute paths (see manuscript.lua), hence root "/".
         # System fonts are ignored so the PDF does not depend on the machine.
-        return typst.compile(typ.encode("utf-8"), root="/", format="pdf",
+        return typst.compile(typ.encode("utf-8"), root="/", format="pdf", font_paths=fonts.font_paths(),
                              ignore_system_fonts=True, timestamp=pdf_timestamp(meta))
     except Exception as exc:  # typst.TypstError and friends
         raise RenderError(f"typst failed: {_typst_message(exc, typ)}") from None
