@@ -37,8 +37,8 @@ def html_text(html: str) -> str:
     """What a reader sees of an HTML page: its text and its ``alt``/``title``/``aria-label`` values,
     entities decoded.
 
-    >>> html_text('<p>SYN&#45;017 <img alt="SYN-018" src="x.png"><script>var a="SYN-019"</script></p>')
-    ' SYN-017   SYN-018'
+    >>> html_text('<p>SYN&#45;017 <img alt="SYN-018" src="x.png"><script>var a="SYN-019"</script></p>').split()
+    ['SYN-017', 'SYN-018']
     """
     body = _SKIP.sub(" ", html)
     attrs = " ".join(a or b for a, b in _SHOWN_ATTR.findall(body))
@@ -86,6 +86,22 @@ def _guard(identifiers) -> IdentifierGuard:
     return IdentifierGuard(forms)
 
 
+_HYPHENS = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"})
+
+
+def reader_form(text: str) -> str:
+    """Text as a reader reads it: compatibility forms folded (NFKC: full-width ``ＳＹＮ０１７``), dash look-alikes
+    as ``-`` (a non-breaking hyphen looks like one), zero-width characters removed.
+
+    >>> reader_form("SYN\u2011017 ＳＹＮ-０１８ S\u200bYN-019")
+    'SYN-017 SYN-018 SYN-019'
+    """
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).translate(_HYPHENS)
+    return re.sub("[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", text)
+
+
 def find_in_outputs(built: dict[str, Path], identifiers) -> list[str]:
     """The outputs (``html``, ``pdf``) whose reader-visible text holds an identifier."""
     g = _guard(identifiers)
@@ -99,7 +115,7 @@ def find_in_outputs(built: dict[str, Path], identifiers) -> list[str]:
             text = pdf_text(path)
         else:
             continue
-        if g.find(text):
+        if g.find(text) or g.find(reader_form(text)):
             hits.append(kind)
     return hits
 
