@@ -58,6 +58,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+import operator
 import os
 import re
 import unicodedata
@@ -147,7 +148,18 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
         more than one format, or a workbook lacks a sheet. Everything else
         (bad cells, empty files, encodings) is recorded in ``issues``.
     """
-    p = Path(path)
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # millions of short lists and no cycles: the cyclic collector only costs time (#30)
+    try:
+        return _read_cohort(Path(path), date_format)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_cohort(p: Path, date_format: str | None) -> RawCohort:
     if not p.exists():
         raise CohortReadError(f"cohort path not found: {p}")
     options = cohort_options(p)
@@ -462,11 +474,11 @@ class _Reader:
             for rec in reader:
                 start, line_end = line_end + 1, reader.line_num
                 if header is None:
-                    if not any(c.strip() for c in rec):
+                    if not "".join(rec).strip():
                         continue
                     header = (rec, start)
                     continue
-                if not any(c.strip() for c in rec):
+                if not "".join(rec).strip():
                     pending_blank.append(start)
                     continue
                 for b in pending_blank:
@@ -630,9 +642,17 @@ class _Reader:
                 self.unreadable.add(table)
         data: dict[str, Any] = {}
         row_numbers = [r[0] for r in rows]
+        width = min((len(r[1]) for r in rows), default=0)
         for name, j in keep.items():
-            raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
-            for k, v in enumerate(raw_vals):
+            if j < width:  # every row has the cell (always so for CSV): one C-level pass
+                raw_vals = list(map(operator.itemgetter(j), (r[1] for r in rows)))
+            else:
+                raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
+            try:
+                longest = max(map(len, raw_vals), default=0)
+            except TypeError:  # numbers, dates (Excel, SPSS, Stata): look cell by cell
+                longest = MAX_CELL_CHARS + 1
+            for k, v in enumerate(raw_vals if longest > MAX_CELL_CHARS else ()):
                 if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
                     self.issue(table, row_numbers[k], name, v[:40] + "…",
                                f"cell_too_long: the cell holds {len(v):,} characters (at most {MAX_CELL_CHARS:,}; "
@@ -644,12 +664,22 @@ class _Reader:
                                         (v.code if isinstance(v, Labelled) else v)
                                         for v in raw_vals], dtype=object)
                 continue
+            if all(type(v) is str for v in raw_vals):  # CSV text: each distinct value converted once (#30)
+                data[name] = _typed_series(col, self._convert_text(table, name, col, row_numbers, raw_vals))
+                continue
             typed = []
+            memo = {} if col.kind not in ("id", "text") else None  # a value repeats: converted once (#30)
             for rn, v in zip(row_numbers, raw_vals):
                 if v is _FORMULA:  # already reported (formula without value, over-long cell)
                     typed.append(None)
                     continue
-                value, err = coerce(col, v, self.date_format)
+                if memo is not None and type(v) is str:
+                    hit = memo.get(v)
+                    if hit is None:
+                        hit = memo[v] = coerce(col, v, self.date_format)
+                    value, err = hit
+                else:
+                    value, err = coerce(col, v, self.date_format)
                 if err:
                     self.issue(table, rn, name, v, err)
                 typed.append(value)
@@ -663,6 +693,21 @@ class _Reader:
         df.index = pd.RangeIndex(len(rows))
         df["_row"] = pd.array(row_numbers, dtype="Int64")
         self.tables[table] = df
+
+
+    def _convert_text(self, table, name, col, row_numbers, raw_vals) -> list:
+        """:func:`coerce` for a column of text cells, each distinct text converted once; the same
+        values and issues as cell by cell."""
+        if col.kind in ("id", "text"):
+            return [None if v.strip().lower() in MISSING_TOKENS else v.strip() for v in raw_vals]
+        results = {u: coerce(col, u, self.date_format) for u in set(raw_vals)}
+        bad = {u for u, (_, err) in results.items() if err}
+        if bad:
+            for rn, v in zip(row_numbers, raw_vals):
+                if v in bad:
+                    self.issue(table, rn, name, v, results[v][1])
+        values = {u: val for u, (val, _) in results.items()}
+        return [values[v] for v in raw_vals]
 
 
 _FORMULA = object()  # marker: a cell already reported (formula without cached value, over-long), read as empty

@@ -210,7 +210,13 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                     out.add(table, rows[i], c.name, None, "missing", f"{c.name} is empty")
         if c.kind in ("int", "float"):
             vals = s.astype("float64").to_numpy()
-            for i in np.flatnonzero(~isna):
+            with np.errstate(invalid="ignore"):  # only flagged cells are looked at one by one
+                flag = (c.min is not None) & (vals < (c.min if c.min is not None else 0))
+                flag |= (c.max is not None) & (vals > (c.max if c.max is not None else 0))
+                allowed = c.categories if c.categories is not None else c.extra.get("usual")
+                if allowed is not None:
+                    flag |= ~np.isin(vals, np.asarray(allowed, dtype=float))
+            for i in np.flatnonzero(~isna & flag):
                 v = vals[i]
                 lo_bad = c.min is not None and v < c.min
                 hi_bad = c.max is not None and v > c.max
@@ -228,20 +234,19 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                             f"{shown} {c.unit or ''} is not one of the usual "
                             f"{', '.join(str(k) for k in c.extra['usual'])}; accepted (check the value)".replace("  ", " "))
         if c.kind == "category" and c.extra.get("open") and c.categories:
-            known = set(c.categories)
-            for i in np.flatnonzero(~isna):
-                v = s.iloc[i]
-                if v not in known:
-                    out.add(table, rows[i], c.name, v, "category_unlisted",
-                            f"{v!r} is not among the data dictionary's names ({c.extra.get('what', 'values')}); "
-                            f"accepted and shown as written")
+            unlisted = ~isna & ~s.isin(list(c.categories)).to_numpy()
+            values = s.to_numpy()
+            for i in np.flatnonzero(unlisted):
+                v = values[i]
+                out.add(table, rows[i], c.name, v, "category_unlisted",
+                        f"{v!r} is not among the data dictionary's names ({c.extra.get('what', 'values')}); "
+                        f"accepted and shown as written")
         if c.kind == "category" and c.extra.get("open"):  # shown in the report: can every character print?
             from analysis.data.glyphs import describe, missing_glyphs
 
-            seen_first = {}
-            for i in np.flatnonzero(~isna):
-                seen_first.setdefault(s.iloc[i], i)
-            for v, i in seen_first.items():
+            firsts = s[~isna].drop_duplicates()
+            positions = np.flatnonzero(~isna)[~s[~isna].duplicated().to_numpy()]
+            for v, i in zip(firsts.to_numpy(), positions):
                 gone = missing_glyphs(v)
                 if gone:
                     out.add(table, rows[i], c.name, v, "glyph_missing",
@@ -273,12 +278,14 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
     # exact copies of a row (every column but the row number): e.g. one adverse event pasted 2,800 times
     data_cols = [c for c in df.columns if c != "_row"]
     if len(df) and data_cols:
-        dup = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).duplicated(keep=False)
+        # hashed column by column (missing cells equal); only the repeated rows are then turned into text
+        dup = df[data_cols].duplicated(keep=False)
         if dup.any():
-            keyed = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).agg("\x1f".join, axis=1)
+            sub = df.loc[dup.to_numpy(), data_cols]
+            keyed = sub.astype(object).where(sub.notna(), None).astype(str).agg("\x1f".join, axis=1)
             first_row: dict = {}
-            for i in np.flatnonzero(dup.to_numpy()):
-                k = keyed.iloc[i]
+            for j, i in enumerate(np.flatnonzero(dup.to_numpy())):
+                k = keyed.iloc[j]
                 if k in first_row:
                     out.add(table, rows[i], None, None, "row_duplicate",
                             f"the row repeats row {first_row[k]} in every column")
@@ -360,8 +367,9 @@ def _check_cross(out: _Collector, usable: dict):
         df = usable.get(table)
         if df is None or "patient_id" not in df.columns:
             continue
-        for i, (pid, row) in enumerate(zip(df["patient_id"], df["_row"])):
-            if pid is not None and not pd.isna(pid) and pid not in known:
+        stray = (df["patient_id"].notna() & ~df["patient_id"].isin(known)).to_numpy(dtype=bool)
+        for pid, row in zip(df["patient_id"].to_numpy()[stray], df["_row"].to_numpy()[stray]):
+            if True:
                 if id_key(pid) in known_keys:
                     out.add(table, row, "patient_id", pid, "id_spelling",
                             f"patient id {pid!r} is {known_keys[id_key(pid)]!r} in the patients table; ids that "
@@ -427,8 +435,9 @@ def _check_cross(out: _Collector, usable: dict):
                     f"no death_date (alive at last contact)")
 
     if with_assessment is not None:
-        for pid, row in zip(p["patient_id"], p["_row"]):
-            if pid is not None and not pd.isna(pid) and pid not in with_assessment:
+        lacking = (p["patient_id"].notna() & ~p["patient_id"].isin(with_assessment)).to_numpy(dtype=bool)
+        for pid, row in zip(p["patient_id"].to_numpy()[lacking], p["_row"].to_numpy()[lacking]):
+            if True:
                 out.add("patients", row, "patient_id", pid, "no_assessments",
                         f"patient {pid} has no assessment and will be counted as not evaluable (NE)")
 
@@ -460,19 +469,28 @@ def _check_recist(out: _Collector, a: pd.DataFrame, patients: pd.DataFrame):
     a = a.assign(_ord=np.arange(len(a))).sort_values(["patient_id", "assessment_date", "_ord"], kind="stable")
     override = a["response_override"] if "response_override" in a.columns else pd.Series(None, index=a.index)
     t = "assessments"
-    for pid, g in a.groupby("patient_id", sort=False):
-        b = float(base.get(pid, np.nan))
-        nadir = b
-        for idx in g.index:
-            s = float(a.at[idx, "sum_diameters_mm"])
-            resp = a.at[idx, "overall_response"]
-            new = a.at[idx, "new_lesions"] == "yes"
-            row = a.at[idx, "_row"]
-            skip = override.at[idx] == "yes" or resp is None or pd.isna(resp) or resp == "NE"
-            if not skip:
-                _recist_row(out, t, row, pid, resp, s, b, nadir, new)
-            if not np.isnan(s):
-                nadir = s if np.isnan(nadir) else min(nadir, s)
+    # vectorised (issue #30: 100,000 patients): the nadir before each row is the smaller of the baseline
+    # and the smallest earlier sum of the patient; only rows a rule may flag are then checked one by one
+    pid = a["patient_id"]
+    s = a["sum_diameters_mm"].astype("float64")
+    earlier = s.groupby(pid, sort=False).cummin().groupby(pid, sort=False).ffill().groupby(pid, sort=False).shift(1)
+    b = pid.map(base).astype("float64").to_numpy()
+    sv, nadir = s.to_numpy(), np.fmin(b, earlier.to_numpy(dtype="float64"))
+    resp = a["overall_response"].to_numpy(dtype=object)
+    new = (a["new_lesions"] == "yes").to_numpy()
+    skip = ((override == "yes").to_numpy() | pd.isna(a["overall_response"]).to_numpy() | (resp == "NE"))
+    has_s, has_n, has_b = ~np.isnan(sv), ~np.isnan(nadir), ~np.isnan(b) & (b > 0)
+    with np.errstate(invalid="ignore"):
+        pd_size = has_s & has_n & (sv - nadir >= 0.2 * nadir - _EPS) & (sv - nadir >= 5.0 - _EPS)
+        pr_size = has_s & has_b & (sv <= 0.7 * b + _EPS)
+        flag = ((resp != "PD") & new) \
+            | ((resp == "PD") & has_s & has_n & ~(pd_size | new)) \
+            | ((resp == "PR") & ((~np.isnan(b) & (b <= 0)) | (has_s & has_b & ~pr_size) | pd_size)) \
+            | ((resp == "CR") & has_s & (sv > 10.0 + _EPS)) \
+            | ((resp == "SD") & (pd_size | pr_size))
+    rows, pids = a["_row"].to_numpy(), pid.to_numpy()
+    for i in np.flatnonzero(flag & ~skip):
+        _recist_row(out, t, rows[i], pids[i], resp[i], float(sv[i]), float(b[i]), float(nadir[i]), bool(new[i]))
 
 
 def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
