@@ -7,7 +7,9 @@ child's maximum resident set size). The cohorts are the shipped synthetic patien
 (patients 16 MB, assessments 21 MB, adverse events 13 MB). Budget: well under a minute and under
 1 GB each. Not a timed test: figures go to ``benchmarks/results.md``.
 
-    .venv/bin/python benchmarks/bench_validate.py [--out build/bench/validate] [--only 10k|50mb]
+    .venv/bin/python benchmarks/bench_validate.py [--out build/bench/validate] [--only 10k|50mb] [--write]
+
+``--write`` replaces the section between the ``bench_validate`` markers of ``benchmarks/results.md``.
 """
 from __future__ import annotations
 
@@ -51,11 +53,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "validate")
     ap.add_argument("--only", choices=("10k", "50mb"), default=None)
+    ap.add_argument("--write", action="store_true", help="record the table in benchmarks/results.md")
     args = ap.parse_args(argv)
+    lines = []
+    say = lambda text: (print(text, flush=True), lines.append(text))  # noqa: E731
     cases = {"10k": ("10,000 patients", 10_000), "50mb": ("50 MB of CSV", 110_000)}
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print("| input | files (MB) | wall (s) | CPU (s) | peak memory (MB) | result |")
-    print("|---|---|---|---|---|---|")
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    say(f"{stamp}, {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f} (the machine is "
+        f"shared: wall time grows with the load, CPU time much less)")
+    say("")
+    say("| input | files (MB) | wall (s) | CPU (s) | peak memory (MB) | result |")
+    say("|---|---|---|---|---|---|")
     for key, (label, n) in cases.items():
         if args.only and key != args.only:
             continue
@@ -64,9 +74,28 @@ def main(argv=None) -> int:
             label += f" ({n:,} patients)"
         (args.out / f"out-{key}").mkdir(parents=True, exist_ok=True)
         r = _run(data, args.out / f"out-{key}")
-        print(f"| {label} | {r['input_mb']:.0f} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_mb']:.0f} | "
-              f"{r['summary']} |", flush=True)
+        say(f"| {label} | {r['input_mb']:.0f} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_mb']:.0f} | "
+            f"{r['summary']} |")
+    if args.write:
+        _record(lines)
     return 0
+
+
+START, END = "<!-- bench_validate: start -->", "<!-- bench_validate: end -->"
+
+
+def _record(lines: list[str]) -> None:
+    md = ROOT / "benchmarks" / "results.md"
+    text = md.read_text(encoding="utf-8") if md.is_file() else ""
+    section = "\n".join([START, "### Validation of large inputs (`benchmarks/bench_validate.py`)", "",
+                          "`python -m analysis.data.validate DATA --report ... --save ...` in a fresh process "
+                          "(what `make validate` runs); budget: well under a minute and under 1 GB.", "",
+                          *lines, END])
+    if START in text and END in text:
+        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    md.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -149,3 +149,17 @@ def embed_in_html(html: str) -> str:
              f'{_body_stack(html)}; }}\n</style>\n')
     at = html.lower().rfind("</head>")
     return html[:at] + style + html[at:] if at >= 0 else style + html
+
+
+def matplotlib_families(base: str | list[str] = "DejaVu Sans") -> list[str]:
+    """Register the shipped fonts with matplotlib and return ``base`` followed by them, for
+    ``rcParams["font.family"]`` (matplotlib >= 3.6 falls back glyph by glyph along the list), so a
+    Chinese, Japanese or Korean label in a figure is drawn, not a box. For :mod:`analysis.report.plots`.
+    """
+    from matplotlib import font_manager
+
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for f in SHIPPED:
+        if str(f.path) not in known:
+            font_manager.fontManager.addfont(str(f.path))
+    return ([base] if isinstance(base, str) else list(base)) + families()

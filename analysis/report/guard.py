@@ -120,11 +120,12 @@ def find_in_outputs(built: dict[str, Path], identifiers) -> list[str]:
     return hits
 
 
-def check_rendered(built: dict[str, Path], project_dir: Path, identifiers=None) -> None:
+def check_rendered(built: dict[str, Path], project_dir: Path, identifiers=None,
+                   error: type[Exception] = RuntimeError) -> None:
     """Embed the fonts each HTML page needs, then refuse outputs whose visible text holds an identifier.
 
-    ``identifiers``: default the cohort's (:func:`cohort_identifiers`). Raises
-    :class:`analysis.report.render.RenderError` naming the outputs, never the identifier.
+    ``identifiers``: default the cohort's (:func:`cohort_identifiers`). Raises ``error`` (the render
+    step passes its ``RenderError``) naming the outputs, never the identifier.
     """
     for kind, path in built.items():
         if kind == "html" and Path(path).is_file():
@@ -135,9 +136,7 @@ def check_rendered(built: dict[str, Path], project_dir: Path, identifiers=None) 
     ids = cohort_identifiers(project_dir) if identifiers is None else identifiers
     hits = find_in_outputs(built, ids)
     if hits:
-        from analysis.report.render import RenderError
-
         names = ", ".join(Path(built[k]).name for k in hits)
-        raise RenderError(f"privacy: {names} would show a patient identifier or a patient-level date to the reader "
+        raise error(f"privacy: {names} would show a patient identifier or a patient-level date to the reader "
                           f"(e.g. typed into cohort.yaml's description, or a table cell); nothing was published. "
                           f"Remove it from the input text")

@@ -126,7 +126,7 @@ def render(project_dir: Path | str, *, engine: str = "auto",
     # Build next to the project (same file system, so the final moves are renames).
     with tempfile.TemporaryDirectory(prefix=".render-", dir=project.dir) as tmp:
         built = build(project, Path(tmp))
-        guard.check_rendered(built, project.dir)  # fonts embedded, no identifier in what a reader sees (#30)
+        guard.check_rendered(built, project.dir, error=RenderError)  # fonts; no identifier a reader sees (#30)
         return _publish(built, Path(tmp) / "out", project.output_dir)
 
 

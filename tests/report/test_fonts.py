@@ -64,3 +64,20 @@ def test_cjk_and_emoji_are_embedded_in_the_pdf_and_extract_back(tmp_path):
 def test_a_latin_page_gets_no_embedded_font():
     page = "<html><head><style>body { font-family: Georgia, serif; }</style></head><body><p>Fatigue</p></body></html>"
     assert fonts.embed_in_html(page) == page
+
+
+def test_a_figure_label_in_chinese_or_korean_is_drawn_with_the_shipped_fonts():
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be a warning
+        with plt.rc_context({"font.family": fonts.matplotlib_families()}):
+            fig, ax = plt.subplots()
+            ax.set_title("乏力 疲勞 피로 かゆみ")
+            fig.canvas.draw()
+            plt.close(fig)
