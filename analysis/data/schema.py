@@ -254,6 +254,9 @@ RULES: tuple[Rule, ...] = (
          "or write YYYY-MM-DD."),
     Rule("fullwidth", "error", "all", "A cell is written in full-width characters (`ｍａｌｅ`, `１２`): "
          "retype it in ordinary (half-width) characters."),
+    Rule("text_invisible", "error", "all", "An ICI agent or adverse-event term holds a bidirectional control "
+         "(U+202E shows `gnp.exe` as `exe.png`), a zero-width or another invisible character: retype it. "
+         "(Text from cohort.yaml, file and sheet names is printed with such characters shown as `\\u202e`.)"),
     Rule("glyph_missing", "warning", "all", "A character of the input that no shipped font can show "
          "(printed as an empty box in the PDF)."),
     # cohort.yaml

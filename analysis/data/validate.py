@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -247,6 +248,12 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
             firsts = s[~isna].drop_duplicates()
             positions = np.flatnonzero(~isna)[~s[~isna].duplicated().to_numpy()]
             for v, i in zip(firsts.to_numpy(), positions):
+                plain = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in str(v))
+                if escape.shown(v) != plain:  # a bidi override would reorder what the reader sees
+                    out.add(table, rows[i], c.name, v, "text_invisible",
+                            f"{c.name} {escape.visible(v)!r} holds {', '.join(escape.invisible_characters(v))}, "
+                            f"which cannot be seen or reorders the text (a right-to-left override shows "
+                            f"'gnp\\u202e.exe' as 'exe.png'); retype the value")
                 gone = missing_glyphs(v)
                 if gone:
                     out.add(table, rows[i], c.name, v, "glyph_missing",

@@ -329,7 +329,7 @@ def provenance_data(cohort: Cohort) -> pd.DataFrame:
         src = str(src)
         return Path(src.split("#")[0]).name + ("#" + src.split("#", 1)[1] if "#" in src else "")
 
-    return pd.DataFrame([{"Table": t, "File": escape.csv_cell(name(src)), "SHA-256": cohort.sha256.get(t, "")}
+    return pd.DataFrame([{"Table": t, "File": escape.csv_cell(escape.shown(name(src))), "SHA-256": cohort.sha256.get(t, "")}
                          for t, src in cohort.sources.items()], columns=["Table", "File", "SHA-256"])
 
 

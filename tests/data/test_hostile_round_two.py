@@ -350,3 +350,17 @@ def test_bidi_override_is_shown_in_every_format():
         assert "\u202e" not in out and "u202e" in out
     assert escape.shown("👩\u200d⚕️") == "👩\u200d⚕️"  # a joiner inside an emoji sequence is kept
     assert escape.shown("a\u200db") == "a\\u200db"
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u200b", "\u2066"])
+def test_bidi_or_invisible_character_in_an_adverse_event_term_is_rejected_with_a_named_rule(tmp_path, control):
+    t = malformed.valid_cohort()
+    t["adverse_events"].loc[0, "ae_term"] = f"gnp{control}.exe"
+    r = _rows(_report(_csv(tmp_path, t)).errors, "text_invisible").iloc[0]
+    assert r["column"] == "ae_term" and f"U+{ord(control):04X}" in r["rule"] and control not in r["rule"]
+
+
+def test_emoji_joiner_sequence_in_a_term_is_accepted(tmp_path):
+    t = malformed.valid_cohort()
+    t["adverse_events"].loc[0, "ae_term"] = "rash \U0001F469\u200d\u2695\ufe0f"
+    assert _report(_csv(tmp_path, t)).ok
