@@ -184,6 +184,9 @@ def _read_cohort(p: Path, date_format: str | None) -> RawCohort:
         digest = _sha256(p)
         for table in TABLES:
             reader.read_excel(table, p, chosen[table], digest)
+    elif p.suffix.lower() == ".xls" and p.is_file():
+        raise CohortReadError(f"{p}: not_a_workbook: the file is {_not_a_workbook(p)}; open it in Excel and save "
+                              f"it as 'Excel Workbook (.xlsx)', or export CSV UTF-8")
     else:
         raise CohortReadError(f"{p}: expected a folder with patients, assessments and adverse_events files "
                               f"or an .xlsx workbook, not a {p.suffix or 'file without suffix'}")
@@ -202,6 +205,11 @@ def _table_file(folder: Path, table: str, follow_links: bool = False) -> Path:
             raise CohortReadError(f"{f}: link_dangling: {f.name} is a symbolic link to {os.readlink(f)}, which "
                                   f"does not exist; copy the export itself into {folder} (or fix the link)")
     found = [f for f in candidates if f.is_file()]
+    if not found:
+        xls = [f for f in folder.iterdir() if f.stem.lower() == table and f.suffix.lower() == ".xls" and f.is_file()]
+        if xls:
+            raise CohortReadError(f"{xls[0]}: not_a_workbook: {xls[0].name} is {_not_a_workbook(xls[0])}; open it "
+                                  f"in Excel and save it as 'Excel Workbook (.xlsx)', or export CSV UTF-8")
     if len(found) == 1 and _is_link(found[0]):
         f = found[0]
         target = f.resolve()
@@ -229,22 +237,29 @@ def _is_link(f: Path) -> bool:
 
 #: Largest uncompressed size of a workbook's parts (bytes), checked before it is opened (zip bomb).
 MAX_XLSX_EXPANDED = 512 * 1024 * 1024
-#: Most rows read per table (a real cohort has a few thousand patients).
+#: Most rows read per table (a real cohort has a few thousand patients), and the largest CSV file read.
 MAX_ROWS = 1_000_000
+MAX_CSV_BYTES = 1024 * 2**20
+
+
+def _not_a_workbook(path: Path) -> str | None:
+    """What a file named like a workbook really is, when it is not an .xlsx (an HTML page, an old .xls)."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(b"PK"):
+        return None
+    low = head.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").lower().replace(b"\x00", b"")
+    if low.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")):
+        return "an HTML page (a web report saved with an Excel suffix)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old binary Excel file (.xls)"
+    return "not an .xlsx workbook (no zip container)"
 
 
 def _check_workbook_file(path: Path) -> None:
     """Refuse what is not an .xlsx workbook, or expands beyond :data:`MAX_XLSX_EXPANDED`, before reading it."""
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    if not head.startswith(b"PK"):
-        low = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-        if low.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")):
-            what = "an HTML page (a web report saved with an Excel suffix)"
-        elif head.startswith(b"\xd0\xcf\x11\xe0"):
-            what = "an old binary Excel file (.xls)"
-        else:
-            what = "not an .xlsx workbook (no zip container)"
+    what = _not_a_workbook(path)
+    if what:
         raise CohortReadError(f"{path}: not_a_workbook: the file is {what}; open it in Excel and save it as "
                               f"'Excel Workbook (.xlsx)', or export CSV UTF-8")
     try:
@@ -445,6 +460,10 @@ class _Reader:
             self.read_stat(table, path, kind)
 
     def read_csv(self, table: str, path: Path):
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            return self.fail(table, f"rows_too_many: {path.name} has {size / 2**20:,.0f} MB (at most "
+                                    f"{MAX_CSV_BYTES // 2**20:,} MB per table); is this the right file?")
         data = path.read_bytes()
         if not data.strip(b" \t\r\n\x00"):
             return self.fail(table, "file_empty: the file is empty (no header row, no data)")
@@ -485,6 +504,9 @@ class _Reader:
                     self.issue(table, b, None, None, "blank_row: empty line inside the table, ignored", "warning")
                 pending_blank = []
                 rows.append((start, rec))
+                if len(rows) > MAX_ROWS:
+                    return self.fail(table, f"rows_too_many: {path.name} has more than {MAX_ROWS:,} rows; is "
+                                            f"this the right file?", row=start)
         except csv.Error as e:
             return self.fail(table, f"read_error: {path.name} is not a well-formed CSV file ({e})",
                              row=reader.line_num)
@@ -541,6 +563,9 @@ class _Reader:
                 max_row, max_col = max(max_row, r), max(max_col, c)
         for rng in ws.merged_cells.ranges:
             max_row, max_col = max(max_row, rng.max_row), max(max_col, rng.max_col)
+        if max_row > MAX_ROWS + 1:
+            return self.fail(table, f"rows_too_many: sheet {sheet} has {max_row:,} rows (at most {MAX_ROWS:,}); "
+                                    f"is this the right sheet?")
         grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col)] if max_row else []
         while grid and all(_is_missing(c.value) for c in grid[0]):
             grid.pop(0)  # blank rows above the header are skipped, as in a CSV file

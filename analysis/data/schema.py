@@ -190,7 +190,7 @@ CELL_CONVENTIONS = (
                            "bidirectional controls and other invisible characters are shown as `\\u202e`."),
     ("Limits", "A real cohort never reaches them: cohort.yaml at most 64 KB, aliases expanding to at most "
                "10,000 values, name 200 and description 5,000 characters; a cell 32,767 characters; a table "
-               "1,000,000 rows; an open category 200 values; a workbook 512 MB uncompressed."),
+               "1,000,000 rows (a CSV file 1 GB); an open category 200 values; a workbook 512 MB uncompressed."),
     ("Row numbers", "Errors name the row as you see it: CSV line (the header is line 1), Excel sheet row, "
                     "SPSS/Stata case number."),
 )
@@ -243,7 +243,8 @@ RULES: tuple[Rule, ...] = (
     Rule("link_outside", "error", "all", "A table file is a symbolic link to a file outside the data folder "
          "(an older export?): copy the file in, or add `follow_links: true` to cohort.yaml; the provenance "
          "table then names the file read and its checksum."),
-    Rule("rows_too_many", "error", "all", "A table has more than 1,000,000 rows."),
+    Rule("rows_too_many", "error", "all", "A table has more than 1,000,000 rows, or a CSV file more than "
+         "1 GB (reading stops there)."),
     Rule("categories_too_many", "error", "all", "An open category (ICI agent, adverse-event term) has more "
          "than 200 different values."),
     Rule("category_unlisted", "warning", "all", "An ICI agent or adverse-event term that is not among the "

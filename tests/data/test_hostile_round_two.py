@@ -364,3 +364,23 @@ def test_emoji_joiner_sequence_in_a_term_is_accepted(tmp_path):
     t = malformed.valid_cohort()
     t["adverse_events"].loc[0, "ae_term"] = "rash \U0001F469\u200d\u2695\ufe0f"
     assert _report(_csv(tmp_path, t)).ok
+
+
+@pytest.mark.parametrize("content, what", [(b"<html><table><tr><td>x</td></tr></table></html>", "HTML page"),
+                                           (b"\xd0\xcf\x11\xe0" + bytes(100), "old binary Excel file")])
+def test_xls_file_is_named_for_what_it_is(tmp_path, content, what):
+    path = _csv(tmp_path)
+    (path / "patients.csv").unlink()
+    (path / "patients.xls").write_bytes(content)
+    with pytest.raises(CohortReadError, match=f"not_a_workbook: patients.xls is an {what}"):
+        read_cohort(path)
+    (tmp_path / "one.xls").write_bytes(content)
+    with pytest.raises(CohortReadError, match="not_a_workbook"):
+        read_cohort(tmp_path / "one.xls")
+
+
+def test_csv_with_more_rows_than_the_limit_stops_reading_there(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    raw = read_cohort(_csv(tmp_path))
+    assert "patients" in raw.unreadable
+    assert any(r.startswith("rows_too_many: patients.csv has more than 3 rows") for r in raw.issues["rule"])

@@ -149,7 +149,7 @@ def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_wit
     assert head["key"].tolist()[:2] == ["cohort.n", "response.orr.pct"]
     words = " ".join(comparison_display(comp).astype(str).to_numpy().ravel()) + comparison_text(comp, "x", 48, 68)
     assert not re.search(r"\bexact|\boff\b|reproduced", words)
-    assert "(`x`, 48 patients) is not the cohort of the published study (68 patients)" in words
+    assert "(*x*, 48 patients) is not the cohort of the published study (68 patients)" in words
     assert section_markdown(False).startswith("### Comparison with the published study {#sec-scorecard}")
     assert section_markdown(True).startswith("### Reproduction of the published results {#sec-scorecard}")
     assert "tbl-misses" not in appendix_markdown(False) and "tbl-misses" in appendix_markdown(True)
