@@ -77,7 +77,8 @@ VALID := $(OUT)/validation/report-with-patient-ids.csv
 # the validated tables, saved by the validation step for the notebooks (analysis.paths.validated_data)
 VALIDATED := $(OUT)/validation/validated.pkl
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
-DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
+# only files that exist: a dangling symbolic link is left to the validator, which names it (issue #30)
+DATA_FILES := $(if $(wildcard $(DATA)/.),$(foreach f,$(wildcard $(DATA)/*.*),$(if $(realpath $(f)),$(f))),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
 # imports the synthetic package
 NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \

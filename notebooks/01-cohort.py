@@ -110,7 +110,8 @@ display(fig)
 
 # %%
 prov, warn = tables.data_provenance(cohort)
-res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.", left=("File", "SHA-256"))
+res.table("tbl-provenance", prov, "Input files and their SHA-256 checksums.", data=tables.provenance_data(cohort),
+          left=("File", "SHA-256"))
 res.table("tbl-data-warnings", warn, "Data-quality warnings raised by validation (counts of rows per rule).",
           left=("Rule",))
 res.numbers("cohort", tables.study_numbers(cohort))

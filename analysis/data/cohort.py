@@ -65,13 +65,19 @@ class Variable:
     levels: tuple[tuple[str, str], ...]
 
 
-def baseline_variables(opts: DeriveOptions = DeriveOptions(), agents=None) -> list[Variable]:
+#: The paper's starting doses (mg): always levels of the dose variable; other doses are added in numeric order.
+USUAL_DOSES = (8, 10, 12)
+
+
+def baseline_variables(opts: DeriveOptions = DeriveOptions(), agents=None, doses=None) -> list[Variable]:
     """The baseline variables of Tables 1 and 2, in the paper's order.
 
-    ``agents`` lists the ICI agents present (Table 1 shows only those used).
+    ``agents`` lists the ICI agents present (Table 1 shows only those used); ``doses`` the starting
+    doses present (mg): the levels are the paper's 8, 10 and 12 and any other dose, ordered numerically.
     """
     cut = f"{opts.age_cut:g}"
     agents = agents or ["tislelizumab", "serplulimab", "atezolizumab", "adebrelimab"]
+    doses = sorted(set(USUAL_DOSES) | {int(d) for d in (() if doses is None else doses)})
     return [
         Variable("age_group", "Age (years)", (("gt_cut", f">{cut}"), ("le_cut", f"≤{cut}"))),
         Variable("sex", "Sex", (("male", "Male"), ("female", "Female"))),
@@ -91,7 +97,7 @@ def baseline_variables(opts: DeriveOptions = DeriveOptions(), agents=None) -> li
         Variable("prior_ici_failure", "Reason for prior immunotherapy failure",
                  (("progression", "Progression"), ("intolerance", "Intolerance"))),
         Variable("radiotherapy", "Radiotherapy status", (("yes", "Yes"), ("no", "No"))),
-        Variable("anlotinib_dose_mg", "Anlotinib dosage (mg)", (("mg8", "8"), ("mg10", "10"), ("mg12", "12"))),
+        Variable("anlotinib_dose_mg", "Anlotinib dosage (mg)", tuple((f"mg{d}", str(d)) for d in doses)),
         Variable("ici_agent", "Immunotherapy types", tuple((a, label("patients", "ici_agent", a)) for a in agents)),
     ]
 
@@ -117,7 +123,7 @@ class Cohort:
         agents = [a for a in self.analysis["ici_agent"].value_counts().index]
         order = ["tislelizumab", "serplulimab", "atezolizumab", "adebrelimab"]
         agents = sorted(agents, key=lambda a: (order.index(a) if a in order else len(order), a))
-        return baseline_variables(self.options, agents)
+        return baseline_variables(self.options, agents, self.analysis["dose_mg"].unique())
 
     def identifiers(self) -> list[str]:
         """Patient identifiers and patient-level dates (ISO) that must never reach an output.
@@ -265,17 +271,21 @@ def is_shipped_synthetic(sha256: dict | None) -> bool:
 
 
 def read_metadata(path: str | Path) -> dict:
-    """The optional ``cohort.yaml`` beside the tables: ``name``, ``synthetic`` (bool), ``description``."""
-    import yaml
+    """The optional ``cohort.yaml`` beside the tables: ``name``, ``synthetic`` (bool), ``description``.
+
+    Read within the limits of :mod:`analysis.data.metadata` (size, aliases, a mapping, text length);
+    raises :class:`analysis.data.metadata.MetadataError` naming the file and the rule.
+    """
+    from analysis.data.metadata import read_metadata_file
 
     p = Path(path)
-    meta_file = (p if p.is_dir() else p.parent) / "cohort.yaml"
-    meta = {}
-    if meta_file.exists():
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
-    meta.setdefault("name", p.stem if not p.is_dir() else p.name)
+    meta = dict(read_metadata_file(p))
+    if meta.get("name") is None:
+        meta["name"] = p.stem if not p.is_dir() else p.name
+    meta["name"] = str(meta["name"])
     meta.setdefault("synthetic", False)
-    meta.setdefault("description", "")
+    if meta.get("description") is None:
+        meta["description"] = ""
     return meta
 
 

@@ -38,7 +38,8 @@ import re
 import string
 import unicodedata
 
-__all__ = ["markdown", "html", "typst", "yaml_scalar", "csv_cell", "visible", "invisible_characters"]
+__all__ = ["markdown", "html", "typst", "yaml_scalar", "csv_cell", "visible", "invisible_characters", "shown",
+           "fill", "UnsafeTemplate", "unescape_markdown"]
 
 _PUNCT = set(string.punctuation)
 #: Zero-width space: keeps ``{{`` and ``?@`` from reading as a shortcode or cross-reference.
@@ -50,6 +51,98 @@ CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _flatten(text) -> str:
     """One line: control characters (newlines included) as spaces."""
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in str(text))
+
+
+def shown(text) -> str:
+    r"""``text`` with its controls shown, not obeyed: bidirectional controls (U+202E turns
+    ``gnp.exe`` into ``exe.png`` on screen), zero-width and other invisible format characters,
+    control characters, private-use and unassigned code points as the escapes the terminal shows
+    (``\u202e``); other blanks (no-break space) become a plain space. A zero-width joiner inside an
+    emoji sequence (👩‍⚕️) is kept. Every report format applies it first (:func:`markdown`,
+    :func:`html`, :func:`typst`), so a control reads the same in the terminal, HTML and PDF.
+
+    >>> print(shown("gnp\u202e.exe"))
+    gnp\u202e.exe
+    """
+    s = str(text)
+    out = []
+    for i, ch in enumerate(s):
+        if ch in "\n\t":
+            out.append(ch)
+        elif ch == "\u200d" and 0 < i < len(s) - 1 and _emoji_side(s[i - 1]) and _emoji_side(s[i + 1]):
+            out.append(ch)
+        elif _invisible(ch):
+            cat = unicodedata.category(ch)
+            out.append(" " if cat == "Zs" else ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _emoji_side(ch: str) -> bool:
+    return unicodedata.category(ch) == "So" or ord(ch) in (0xFE0F,) or 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+class UnsafeTemplate(ValueError):
+    """A template puts input text where escaping cannot protect it (a code span, a link target, an
+    attribute, a raw HTML tag or a shortcode)."""
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def _unsafe_context(template: str, start: int) -> str | None:
+    before = template[:start]
+    if before.count("`") % 2:
+        return "a code span"
+    if re.search(r"\]\([^)]*$", before):
+        return "a link target"
+    if re.search(r"<[^>]*$", before):
+        return "an HTML tag"
+    if re.search(r"\{\{<(?:(?!>\}\}).)*$", before, flags=re.S):
+        return "a shortcode"
+    if re.search(r"\{[#.][^}]*$", before) or re.search(r"\{\s*\w+=[^}]*$", before):
+        return "an attribute"
+    if before.count("$") % 2:
+        return "math"
+    return None
+
+
+def fill(template: str, **fields) -> str:
+    r"""The one way input text enters report Markdown: ``template`` (trusted Markdown written by the
+    project) with each ``{name}`` replaced by ``fields[name]`` escaped for Markdown, after all the
+    Markdown wrapping (emphasis, strong, tables) is in the template. A field inside a code span, a
+    link target, an HTML tag, a shortcode, an attribute or math (where backslash escapes do not
+    hold) is refused (:class:`UnsafeTemplate`), so no call site can wrap input text in syntax the
+    escape does not protect. Other braces in the template are left as they are.
+
+    >>> print(fill("cohort *{name}*", name="a` <b>"))
+    cohort *a\` \<b\>*
+    >>> fill("cohort `{name}`", name="x")
+    Traceback (most recent call last):
+    ...
+    analysis.data.escape.UnsafeTemplate: field {name} is inside a code span of the template 'cohort `{name}`'
+    """
+    def sub(m: re.Match) -> str:
+        key = m.group(1)
+        if key not in fields:
+            return m.group(0)
+        where = _unsafe_context(template, m.start())
+        if where:
+            raise UnsafeTemplate(f"field {{{key}}} is inside {where} of the template {template!r}")
+        value = fields[key]
+        return value.markdown if isinstance(value, Trusted) else markdown(value, multiline="\n" in str(value))
+
+    return _FIELD.sub(sub, template)
+
+
+class Trusted:
+    """Markdown the project wrote (already safe), to pass to :func:`fill` unescaped."""
+
+    __slots__ = ("markdown",)
+
+    def __init__(self, markdown: str):
+        self.markdown = markdown
 
 
 def markdown(text, *, multiline: bool = False) -> str:
@@ -66,7 +159,7 @@ def markdown(text, *, multiline: bool = False) -> str:
         paragraphs = re.split(r"\n\s*\n", str(text).replace("\r\n", "\n").replace("\r", "\n").strip())
         return "\n\n".join(" ".join(markdown(line) for line in p.split("\n") if line.strip())
                            for p in paragraphs if p.strip())
-    s = _flatten(text).strip()
+    s = _flatten(shown(text)).strip()
     out = []
     for i, ch in enumerate(s):
         if ch in _PUNCT:
@@ -81,15 +174,25 @@ def markdown(text, *, multiline: bool = False) -> str:
     return s.replace("\\?var\\:", "\\?" + _ZWSP + "var\\:")
 
 
+def unescape_markdown(text) -> str:
+    r"""What a reader sees of text escaped by :func:`markdown` (backslashes before punctuation and the
+    zero-width spaces removed), so a privacy check finds ``SYN\-017`` as ``SYN-017``.
+
+    >>> unescape_markdown(markdown("SYN-017 {{x}}"))
+    'SYN-017 {{x}}'
+    """
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(text)).replace(_ZWSP, "")
+
+
 def html(text) -> str:
     """``text`` as HTML text or a quoted attribute value (``&``, ``<``, ``>``, quotes escaped)."""
-    return _html.escape(str(text), quote=True)
+    return _html.escape(shown(text), quote=True)
 
 
 def typst(text) -> str:
     """``text`` as literal Typst markup (every ASCII punctuation character backslash-escaped,
     control characters as spaces)."""
-    return "".join("\\" + ch if ch in _PUNCT else ch for ch in _flatten(text))
+    return "".join("\\" + ch if ch in _PUNCT else ch for ch in _flatten(shown(text)))
 
 
 def yaml_scalar(text) -> str:

@@ -58,7 +58,11 @@ import datetime as dt
 import hashlib
 import io
 import math
+import operator
+import os
 import re
+import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from numbers import Number
 from pathlib import Path
@@ -120,6 +124,7 @@ class RawCohort:
     columns: dict[str, list[str]] = field(default_factory=dict)
     issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS + ["severity"]))
     unreadable: set[str] = field(default_factory=set)  # tables whose file could not be read at all
+    suppressed: set = field(default_factory=set)  # (table, row, column) already reported (merged cells)
 
 
 # --------------------------------------------------------------------------- public API
@@ -143,20 +148,34 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
         more than one format, or a workbook lacks a sheet. Everything else
         (bad cells, empty files, encodings) is recorded in ``issues``.
     """
-    p = Path(path)
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # millions of short lists and no cycles: the cyclic collector only costs time (#30)
+    try:
+        return _read_cohort(Path(path), date_format)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_cohort(p: Path, date_format: str | None) -> RawCohort:
     if not p.exists():
         raise CohortReadError(f"cohort path not found: {p}")
+    options = cohort_options(p)
     if date_format is None:
-        date_format = cohort_date_format(p)
+        date_format = options.get("date_format")
     fmt = _normalise_date_format(date_format)
     reader = _Reader(fmt)
+    reader.sheet_map = options.get("sheets", {})
     if p.is_dir():
+        files = {table: _table_file(p, table, follow_links=options.get("follow_links", False)) for table in TABLES}
         for table in TABLES:
-            f = _table_file(p, table)
-            reader.read_file(table, f)
+            reader.read_file(table, files[table])
     elif p.suffix.lower() == ".xlsx":
+        _check_workbook_file(p)
         sheets = _workbook_sheets(p)
-        chosen = {t: _sheet_for(p, t, sheets) for t in TABLES}
+        chosen = {t: _sheet_for(p, t, sheets, reader.sheet_map.get(t)) for t in TABLES}
         missing = [t for t in TABLES if chosen[t] is None]
         if missing:
             raise CohortReadError(f"{p}: workbook has no sheet {', '.join(missing)} (sheets found: "
@@ -165,6 +184,9 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
         digest = _sha256(p)
         for table in TABLES:
             reader.read_excel(table, p, chosen[table], digest)
+    elif p.suffix.lower() == ".xls" and p.is_file():
+        raise CohortReadError(f"{p}: not_a_workbook: the file is {_not_a_workbook(p)}; open it in Excel and save "
+                              f"it as 'Excel Workbook (.xlsx)', or export CSV UTF-8")
     else:
         raise CohortReadError(f"{p}: expected a folder with patients, assessments and adverse_events files "
                               f"or an .xlsx workbook, not a {p.suffix or 'file without suffix'}")
@@ -173,10 +195,30 @@ def read_cohort(path: str | Path, *, date_format: str | None = None) -> RawCohor
 
 # --------------------------------------------------------------------------- locating files
 
-def _table_file(folder: Path, table: str) -> Path:
-    found = sorted(f for f in folder.iterdir()
-                   if f.is_file() and f.stem.lower() == table and f.suffix.lower() in FORMATS
-                   and not f.name.startswith("~$"))
+def _table_file(folder: Path, table: str, follow_links: bool = False) -> Path:
+    """The one file of ``table`` in ``folder``; a symbolic link is read only when it stays inside the
+    folder (or ``follow_links: true`` in ``cohort.yaml``), and then as the file it points to."""
+    candidates = sorted(f for f in folder.iterdir()
+                        if f.stem.lower() == table and f.suffix.lower() in FORMATS and not f.name.startswith("~$"))
+    for f in candidates:
+        if f.is_symlink() and not f.exists():
+            raise CohortReadError(f"{f}: link_dangling: {f.name} is a symbolic link to {os.readlink(f)}, which "
+                                  f"does not exist; copy the export itself into {folder} (or fix the link)")
+    found = [f for f in candidates if f.is_file()]
+    if not found:
+        xls = [f for f in folder.iterdir() if f.stem.lower() == table and f.suffix.lower() == ".xls" and f.is_file()]
+        if xls:
+            raise CohortReadError(f"{xls[0]}: not_a_workbook: {xls[0].name} is {_not_a_workbook(xls[0])}; open it "
+                                  f"in Excel and save it as 'Excel Workbook (.xlsx)', or export CSV UTF-8")
+    if len(found) == 1 and _is_link(found[0]):
+        f = found[0]
+        target = f.resolve()
+        inside = target.is_relative_to(folder.resolve())
+        if not inside and not follow_links:
+            raise CohortReadError(f"{f}: link_outside: {f.name} is a symbolic link to {target}, outside the data "
+                                  f"folder; copy the file into {folder}, or add 'follow_links: true' to its "
+                                  f"cohort.yaml to read the file it points to")
+        return target
     if not found:
         others = sorted(f.name for f in folder.iterdir() if f.stem.lower() == table)
         hint = f" (found {', '.join(others)}; accepted: {', '.join(FORMATS)})" if others else ""
@@ -186,6 +228,50 @@ def _table_file(folder: Path, table: str) -> Path:
         raise CohortReadError(f"{folder}: {table} is ambiguous, found {', '.join(f.name for f in found)}; "
                               f"keep exactly one")
     return found[0]
+
+
+def _is_link(f: Path) -> bool:
+    """``f`` or a folder on the way to it (inside the data folder) is a symbolic link."""
+    return f.is_symlink()
+
+
+#: Largest uncompressed size of a workbook's parts (bytes), checked before it is opened (zip bomb).
+MAX_XLSX_EXPANDED = 512 * 1024 * 1024
+#: Most rows read per table (a real cohort has a few thousand patients), and the largest CSV file read.
+MAX_ROWS = 1_000_000
+MAX_CSV_BYTES = 1024 * 2**20
+
+
+def _not_a_workbook(path: Path) -> str | None:
+    """What a file named like a workbook really is, when it is not an .xlsx (an HTML page, an old .xls)."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(b"PK"):
+        return None
+    low = head.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").lower().replace(b"\x00", b"")
+    if low.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")):
+        return "an HTML page (a web report saved with an Excel suffix)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old binary Excel file (.xls)"
+    return "not an .xlsx workbook (no zip container)"
+
+
+def _check_workbook_file(path: Path) -> None:
+    """Refuse what is not an .xlsx workbook, or expands beyond :data:`MAX_XLSX_EXPANDED`, before reading it."""
+    what = _not_a_workbook(path)
+    if what:
+        raise CohortReadError(f"{path}: not_a_workbook: the file is {what}; open it in Excel and save it as "
+                              f"'Excel Workbook (.xlsx)', or export CSV UTF-8")
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile as e:
+        raise CohortReadError(f"{path}: not_a_workbook: the file is a damaged .xlsx ({e}); save it again from "
+                              f"Excel") from None
+    if total > MAX_XLSX_EXPANDED:
+        raise CohortReadError(f"{path}: xlsx_too_large: the workbook expands to {total / 2**20:,.0f} MB "
+                              f"(at most {MAX_XLSX_EXPANDED // 2**20:,} MB); export the tables as CSV, or remove "
+                              f"unused sheets and formatting")
 
 
 def _workbook_sheets(path: Path) -> list[tuple[str, str]]:
@@ -212,11 +298,29 @@ def _sheet_list(sheets) -> list[str]:
     return [repr(t) + ("" if st == "visible" else f" ({st})") for t, st in sheets]
 
 
-def _sheet_for(path: Path, table: str, sheets) -> str | None:
-    """The one sheet whose name matches ``table`` (None when none does).
+def _loose_key(title: str) -> str:
+    """Letters of a sheet title, case-folded: ``'Patients 2024'``, ``'patients (2)'``, ``'patients_old'``
+    all hold ``'patients'``."""
+    return re.sub(r"[^a-z]", "", title.casefold())
 
-    Two matching sheets, or a hidden one, are errors: what is read must be what the user sees.
+
+def _sheet_for(path: Path, table: str, sheets, mapped: str | None = None) -> str | None:
+    """The one sheet for ``table`` (None when none matches).
+
+    ``mapped``: the sheet ``cohort.yaml``'s ``sheets:`` names for the table (taken as it is). Otherwise the
+    sheet whose name is the table's; two matching sheets, a hidden one, or another visible sheet whose name
+    holds the table's (``patients (2)``, ``patients_old``, ``Patients 2024``) beside it are errors: what is
+    read must be what the user means.
     """
+    if mapped is not None:
+        hit = [(t, st) for t, st in sheets if t == mapped]
+        if not hit:
+            raise CohortReadError(f"{path}: sheet_mapping: cohort.yaml maps {table} to the sheet {mapped!r}, which "
+                                  f"the workbook lacks (sheets: {', '.join(_sheet_list(sheets))})")
+        if hit[0][1] != "visible":
+            raise CohortReadError(f"{path}: the sheet {mapped!r} that cohort.yaml maps to {table} is hidden; "
+                                  f"unhide it in Excel")
+        return mapped
     found = [(t, st) for t, st in sheets if _sheet_key(t) == table]
     if len(found) > 1:
         raise CohortReadError(f"{path}: sheets {' and '.join(_sheet_list(found))} both match the table "
@@ -225,23 +329,40 @@ def _sheet_for(path: Path, table: str, sheets) -> str | None:
         raise CohortReadError(f"{path}: the sheet {found[0][0]!r} for the table {table} is hidden; hidden "
                               f"sheets are never read: unhide it in Excel (or delete it and name the visible "
                               f"sheet {table})")
+    key = _loose_key(table)
+    loose = [(t, st) for t, st in sheets if st == "visible" and _sheet_key(t) != table and key in _loose_key(t)
+             and not any(_loose_key(o) in _loose_key(t) and len(_loose_key(o)) > len(key)
+                         for o in TABLES if o != table)]
+    if loose:
+        cands = found + loose
+        raise CohortReadError(f"{path}: sheet_ambiguous: sheets {', '.join(_sheet_list(cands))} could each be the "
+                              f"table {table}; rename or delete all but one, or choose one in cohort.yaml "
+                              f"(sheets: {{{table}: '{cands[-1][0]}'}})")
     return found[0][0] if found else None
 
 
 def cohort_date_format(path: str | Path) -> str | None:
     """``date_format`` of the cohort's ``cohort.yaml`` (beside the tables), or None."""
-    import yaml
+    return cohort_options(path).get("date_format")
 
-    p = Path(path)
-    meta_file = (p if p.is_dir() else p.parent) / "cohort.yaml"
-    if not meta_file.is_file():
-        return None
+
+def cohort_options(path: str | Path) -> dict:
+    """The reading options of the cohort's ``cohort.yaml``: ``date_format``, ``sheets``, ``follow_links``
+    (read within the limits of :mod:`analysis.data.metadata`; its errors as :class:`CohortReadError`)."""
+    from analysis.data.metadata import MetadataError, read_metadata_file
+
     try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise CohortReadError(f"{meta_file}: not valid YAML ({e})") from None
-    fmt = meta.get("date_format") if isinstance(meta, dict) else None
-    return None if fmt is None else str(fmt)
+        meta = read_metadata_file(path)
+    except MetadataError as e:
+        raise CohortReadError(str(e)) from None
+    out = {}
+    if meta.get("date_format") is not None:
+        out["date_format"] = str(meta["date_format"])
+    if meta.get("sheets"):
+        out["sheets"] = {str(k): str(v) for k, v in meta["sheets"].items()}
+    if meta.get("follow_links"):
+        out["follow_links"] = True
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -279,6 +400,8 @@ class _Reader:
         self.issues: list[dict] = []
         self.unreadable: set[str] = set()
         self._books: dict = {}
+        self.sheet_map: dict = {}
+        self.suppressed: set = set()
 
     def workbook(self, path: Path, data_only: bool):
         """Load a workbook once per reading (not read-only: merged cells need the full model)."""
@@ -307,14 +430,15 @@ class _Reader:
     def result(self) -> RawCohort:
         issues = pd.DataFrame(self.issues, columns=ISSUE_COLUMNS + ["severity"])
         issues["row"] = issues["row"].astype("Int64")
-        return RawCohort(self.tables, self.sources, self.sha, self.columns, issues, self.unreadable)
+        return RawCohort(self.tables, self.sources, self.sha, self.columns, issues, self.unreadable, self.suppressed)
 
     # -- formats
     def read_file(self, table: str, path: Path):
         kind = FORMATS[path.suffix.lower()]
         if kind == "excel":
+            _check_workbook_file(path)
             sheets = _workbook_sheets(path)
-            sheet = _sheet_for(path, table, sheets)
+            sheet = _sheet_for(path, table, sheets, self.sheet_map.get(table))
             visible = [t for t, st in sheets if st == "visible"]
             if sheet is None and len(visible) == 1:
                 sheet = visible[0]
@@ -336,6 +460,10 @@ class _Reader:
             self.read_stat(table, path, kind)
 
     def read_csv(self, table: str, path: Path):
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            return self.fail(table, f"rows_too_many: {path.name} has {size / 2**20:,.0f} MB (at most "
+                                    f"{MAX_CSV_BYTES // 2**20:,} MB per table); is this the right file?")
         data = path.read_bytes()
         if not data.strip(b" \t\r\n\x00"):
             return self.fail(table, "file_empty: the file is empty (no header row, no data)")
@@ -365,17 +493,20 @@ class _Reader:
             for rec in reader:
                 start, line_end = line_end + 1, reader.line_num
                 if header is None:
-                    if not any(c.strip() for c in rec):
+                    if not "".join(rec).strip():
                         continue
                     header = (rec, start)
                     continue
-                if not any(c.strip() for c in rec):
+                if not "".join(rec).strip():
                     pending_blank.append(start)
                     continue
                 for b in pending_blank:
                     self.issue(table, b, None, None, "blank_row: empty line inside the table, ignored", "warning")
                 pending_blank = []
                 rows.append((start, rec))
+                if len(rows) > MAX_ROWS:
+                    return self.fail(table, f"rows_too_many: {path.name} has more than {MAX_ROWS:,} rows; is "
+                                            f"this the right file?", row=start)
         except csv.Error as e:
             return self.fail(table, f"read_error: {path.name} is not a well-formed CSV file ({e})",
                              row=reader.line_num)
@@ -432,6 +563,9 @@ class _Reader:
                 max_row, max_col = max(max_row, r), max(max_col, c)
         for rng in ws.merged_cells.ranges:
             max_row, max_col = max(max_row, rng.max_row), max(max_col, rng.max_col)
+        if max_row > MAX_ROWS + 1:
+            return self.fail(table, f"rows_too_many: sheet {sheet} has {max_row:,} rows (at most {MAX_ROWS:,}); "
+                                    f"is this the right sheet?")
         grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col)] if max_row else []
         while grid and all(_is_missing(c.value) for c in grid[0]):
             grid.pop(0)  # blank rows above the header are skipped, as in a CSV file
@@ -447,8 +581,14 @@ class _Reader:
                              row=first, value=shown)
         for rng in ws.merged_cells.ranges:
             self.issue(table, rng.min_row, None, ws.cell(rng.min_row, rng.min_col).value,
-                       f"excel_merged: merged cells {rng.coord}; unmerge them so that every cell holds its "
-                       f"own value")
+                       f"excel_merged: merged cells {rng.coord} (sheet {sheet}); unmerge them and fill in every "
+                       f"cell (the cells it covers read as empty)")
+        header_names = {c.column: _schema_name(table, str(c.value)) for c in grid[0] if not _is_missing(c.value)}
+        for rng in ws.merged_cells.ranges:  # the covered cells read as empty: no "missing" error for them
+            for r_ in range(rng.min_row, rng.max_row + 1):
+                for c_ in range(rng.min_col, rng.max_col + 1):
+                    if c_ in header_names:
+                        self.suppressed.add((table, r_, header_names[c_]))
         formulas = [c for r in grid for c in r if c.data_type == "f"]
         cached = {}
         if formulas:
@@ -527,9 +667,17 @@ class _Reader:
                 self.unreadable.add(table)
         data: dict[str, Any] = {}
         row_numbers = [r[0] for r in rows]
+        width = min((len(r[1]) for r in rows), default=0)
         for name, j in keep.items():
-            raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
-            for k, v in enumerate(raw_vals):
+            if j < width:  # every row has the cell (always so for CSV): one C-level pass
+                raw_vals = list(map(operator.itemgetter(j), (r[1] for r in rows)))
+            else:
+                raw_vals = [r[1][j] if j < len(r[1]) else None for r in rows]
+            try:
+                longest = max(map(len, raw_vals), default=0)
+            except TypeError:  # numbers, dates (Excel, SPSS, Stata): look cell by cell
+                longest = MAX_CELL_CHARS + 1
+            for k, v in enumerate(raw_vals if longest > MAX_CELL_CHARS else ()):
                 if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
                     self.issue(table, row_numbers[k], name, v[:40] + "…",
                                f"cell_too_long: the cell holds {len(v):,} characters (at most {MAX_CELL_CHARS:,}; "
@@ -541,12 +689,22 @@ class _Reader:
                                         (v.code if isinstance(v, Labelled) else v)
                                         for v in raw_vals], dtype=object)
                 continue
+            if all(type(v) is str for v in raw_vals):  # CSV text: each distinct value converted once (#30)
+                data[name] = _typed_series(col, self._convert_text(table, name, col, row_numbers, raw_vals))
+                continue
             typed = []
+            memo = {} if col.kind not in ("id", "text") else None  # a value repeats: converted once (#30)
             for rn, v in zip(row_numbers, raw_vals):
                 if v is _FORMULA:  # already reported (formula without value, over-long cell)
                     typed.append(None)
                     continue
-                value, err = coerce(col, v, self.date_format)
+                if memo is not None and type(v) is str:
+                    hit = memo.get(v)
+                    if hit is None:
+                        hit = memo[v] = coerce(col, v, self.date_format)
+                    value, err = hit
+                else:
+                    value, err = coerce(col, v, self.date_format)
                 if err:
                     self.issue(table, rn, name, v, err)
                 typed.append(value)
@@ -560,6 +718,21 @@ class _Reader:
         df.index = pd.RangeIndex(len(rows))
         df["_row"] = pd.array(row_numbers, dtype="Int64")
         self.tables[table] = df
+
+
+    def _convert_text(self, table, name, col, row_numbers, raw_vals) -> list:
+        """:func:`coerce` for a column of text cells, each distinct text converted once; the same
+        values and issues as cell by cell."""
+        if col.kind in ("id", "text"):
+            return [None if v.strip().lower() in MISSING_TOKENS else v.strip() for v in raw_vals]
+        results = {u: coerce(col, u, self.date_format) for u in set(raw_vals)}
+        bad = {u for u, (_, err) in results.items() if err}
+        if bad:
+            for rn, v in zip(row_numbers, raw_vals):
+                if v in bad:
+                    self.issue(table, rn, name, v, results[v][1])
+        values = {u: val for u, (val, _) in results.items()}
+        return [values[v] for v in raw_vals]
 
 
 _FORMULA = object()  # marker: a cell already reported (formula without cached value, over-long), read as empty
@@ -696,7 +869,7 @@ def _integer(v):
     s = str(v).strip()
     if _INT.match(s):
         return int(float(s)), None
-    return None, f"type: {s!r} is not a whole number"
+    return None, _fullwidth(s) or f"type: {s!r} is not a whole number"
 
 
 def _float(v):
@@ -737,6 +910,14 @@ def _date_value(v, date_format):
         return None, (f"type: number {_show(v)} in a date column; format the column as a date or write "
                       f"YYYY-MM-DD")
     s = str(v).strip()
+    if re.fullmatch(r"\d{5}(?:\.\d+)?", s) and 1 <= float(s) <= 73415:
+        d = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(s)))
+        return None, (f"date_excel_serial: {s!r} is an Excel serial date ({d.isoformat()}?): the column lost its "
+                      f"date format when saved as CSV; format it as a date in Excel and save again, or write "
+                      f"YYYY-MM-DD")
+    wide = _fullwidth(s)
+    if wide:
+        return None, wide
     m = _ISO.match(s)
     if m:
         try:
@@ -762,6 +943,15 @@ def _date_value(v, date_format):
     return None, f"date: {s!r} is not a date (expected YYYY-MM-DD)"
 
 
+def _fullwidth(s: str) -> str | None:
+    """A ``fullwidth`` message when ``s`` holds full-width forms (U+FF01–FF5E, ideographic space)."""
+    if any("\uff01" <= ch <= "\uff5e" or ch == "\u3000" for ch in s):
+        plain = unicodedata.normalize("NFKC", s).replace("\u3000", " ")
+        return (f"fullwidth: {s!r} is written in full-width characters (an East Asian input mode); retype it "
+                f"as {plain!r}")
+    return None
+
+
 def _choices(col: Column) -> str:
     return ", ".join(str(c) for c in col.categories or ())
 
@@ -771,6 +961,15 @@ def _category(col: Column, s: str, labelled: Labelled | None = None):
     for code in col.categories or ():
         if key == str(code).casefold() or (col.labels and key == str(col.labels.get(code, "")).casefold()):
             return code, None
+    wide = _fullwidth(str(s))
+    if wide:
+        plain = unicodedata.normalize("NFKC", str(s)).strip().casefold()
+        known = any(plain == str(c).casefold() or (col.labels and plain == str(col.labels.get(c, "")).casefold())
+                    for c in col.categories or ())
+        if known or not col.extra.get("open"):
+            return None, wide
+    if col.extra.get("open"):  # any text: the dictionary's names are known labels
+        return " ".join(str(s).split()), None
     if labelled is not None:
         if labelled.label is None:
             known = ", ".join(f"{_show(k)}={v}" for k, v in (labelled.all_labels or {}).items())

@@ -67,9 +67,13 @@ PATIENTS: tuple[Column, ...] = (
            categories=("progression", "intolerance"), labels={"progression": "Progression", "intolerance": "Intolerance"}),
     Column("radiotherapy", "category", "Localised radiotherapy during the treatment course.", categories=YES_NO,
            labels=YES_NO_LABELS),
-    Column("anlotinib_dose_mg", "int", "Starting dose of anlotinib, once daily, days 1-14 of 21.",
-           categories=(8, 10, 12), unit="mg"),
-    Column("ici_agent", "category", "Immune checkpoint inhibitor given with anlotinib (rechallenge).",
+    Column("anlotinib_dose_mg", "int", "Starting dose of anlotinib, once daily, days 1-14 of 21: any whole "
+           "number of mg from 1 to 100; the paper's 8, 10 and 12 are the usual doses, another is accepted with "
+           "the warning dose_unusual; doses are ordered numerically (trend test, Cox model per mg).",
+           min=1, max=100, unit="mg", extra={"usual": (8, 10, 12)}),
+    Column("ici_agent", "category", "Immune checkpoint inhibitor given with anlotinib (rechallenge). Any text: "
+           "the names below are known labels; another name is kept as written (warning category_unlisted).",
+           extra={"open": True, "what": "ICI agents"},
            categories=("tislelizumab", "serplulimab", "atezolizumab", "adebrelimab", "durvalumab", "toripalimab",
                        "sintilimab", "camrelizumab", "pembrolizumab", "nivolumab", "benmelstobart"),
            labels={"tislelizumab": "Tislelizumab", "serplulimab": "Serplulimab", "atezolizumab": "Atezolizumab",
@@ -105,7 +109,9 @@ ASSESSMENTS: tuple[Column, ...] = (
 
 ADVERSE_EVENTS: tuple[Column, ...] = (
     Column("patient_id", "id", "Patient identifier (must exist in the patients table).", identifier=True),
-    Column("ae_term", "category", "Adverse event category as reported in Table 3 (CTCAE v5.0 terms grouped).",
+    Column("ae_term", "category", "Adverse event category as reported in Table 3 (CTCAE v5.0 terms grouped). "
+           "Any text: the terms below are known labels; another term is kept as written (warning "
+           "category_unlisted).", extra={"open": True, "what": "adverse-event terms"},
            categories=("fatigue", "nausea_vomiting", "hypertension", "hematologic_toxicity",
                        "liver_function_abnormality", "anorexia", "hand_foot_syndrome", "pneumonia", "rash",
                        "proteinuria", "hypothyroidism", "diarrhea", "hemorrhage", "other"),
@@ -179,6 +185,12 @@ CELL_CONVENTIONS = (
               "1900 or after 2100 (`9999-12-31`) are errors. A number in a date column "
               "(an unformatted Excel serial) is an error."),
     ("Integers", "Whole numbers (`3`, `3.0`); `3.5` or text is an error."),
+    ("Text in the report", "Text from the input (cohort.yaml's name and description, file and sheet names, "
+                           "ICI agents, adverse-event terms) is printed literally: markup is escaped, and "
+                           "bidirectional controls and other invisible characters are shown as `\\u202e`."),
+    ("Limits", "A real cohort never reaches them: cohort.yaml at most 64 KB, aliases expanding to at most "
+               "10,000 values, name 200 and description 5,000 characters; a cell 32,767 characters; a table "
+               "1,000,000 rows (a CSV file 1 GB); an open category 200 values; a workbook 512 MB uncompressed."),
     ("Row numbers", "Errors name the row as you see it: CSV line (the header is line 1), Excel sheet row, "
                     "SPSS/Stata case number."),
 )
@@ -219,6 +231,50 @@ RULES: tuple[Rule, ...] = (
     Rule("excel_hidden_sheet", "warning", "all", "A workbook holds hidden sheets; they are never read (a "
          "hidden sheet with a table's name is an error, the reader stops)."),
     Rule("row_duplicate", "warning", "all", "A row repeats an earlier row of the same table in every column."),
+    Rule("not_a_workbook", "error", "all", "A file named .xlsx is not a workbook (an HTML page or an old .xls "
+         "saved with the suffix): save it from Excel as 'Excel Workbook (.xlsx)' or export CSV UTF-8."),
+    Rule("xlsx_too_large", "error", "all", "A workbook expands to more than 512 MB (checked before it is "
+         "opened: a zip bomb, or sheets full of formatting): export CSV."),
+    Rule("sheet_ambiguous", "error", "all", "Besides (or instead of) the sheet named like a table, another "
+         "visible sheet's name holds the table's name (`patients (2)`, `patients_old`, `Patients 2024`): "
+         "rename or delete all but one, or map the table in cohort.yaml (`sheets: {patients: 'patients (2)'}`)."),
+    Rule("sheet_mapping", "error", "all", "cohort.yaml's `sheets:` names a sheet the workbook lacks."),
+    Rule("link_dangling", "error", "all", "A table file is a symbolic link to a file that does not exist."),
+    Rule("link_outside", "error", "all", "A table file is a symbolic link to a file outside the data folder "
+         "(an older export?): copy the file in, or add `follow_links: true` to cohort.yaml; the provenance "
+         "table then names the file read and its checksum."),
+    Rule("rows_too_many", "error", "all", "A table has more than 1,000,000 rows, or a CSV file more than "
+         "1 GB (reading stops there)."),
+    Rule("categories_too_many", "error", "all", "An open category (ICI agent, adverse-event term) has more "
+         "than 200 different values."),
+    Rule("category_unlisted", "warning", "all", "An ICI agent or adverse-event term that is not among the "
+         "dictionary's names: accepted and shown as written."),
+    Rule("dose_unusual", "warning", "patients", "A starting dose other than the usual 8, 10 or 12 mg: accepted."),
+    Rule("date_excel_serial", "error", "all", "A whole number such as 44715 in a date column of a CSV file is "
+         "an Excel serial date (days since 1899-12-30): format the column as a date in Excel before saving, "
+         "or write YYYY-MM-DD."),
+    Rule("fullwidth", "error", "all", "A cell is written in full-width characters (`ｍａｌｅ`, `１２`): "
+         "retype it in ordinary (half-width) characters."),
+    Rule("text_invisible", "error", "all", "An ICI agent or adverse-event term holds a bidirectional control "
+         "(U+202E shows `gnp.exe` as `exe.png`), a zero-width or another invisible character: retype it. "
+         "(Text from cohort.yaml, file and sheet names is printed with such characters shown as `\\u202e`.)"),
+    Rule("glyph_missing", "warning", "all", "A character of the input that no shipped font can show "
+         "(printed as an empty box in the PDF)."),
+    # cohort.yaml
+    Rule("yaml_too_large", "error", "cohort.yaml", "cohort.yaml is larger than 64 KB."),
+    Rule("yaml_invalid", "error", "cohort.yaml", "cohort.yaml is not valid YAML."),
+    Rule("yaml_alias_bomb", "error", "cohort.yaml", "cohort.yaml's aliases expand to more than 10,000 values."),
+    Rule("yaml_not_mapping", "error", "cohort.yaml", "cohort.yaml is not a mapping of keys to values (e.g. "
+         "a single string)."),
+    Rule("yaml_key_type", "error", "cohort.yaml", "A known key of cohort.yaml has the wrong type (name, "
+         "description, date_format and the article's keys: text, authors: text or a list; synthetic, "
+         "follow_links: true/false; sheets: a mapping)."),
+    Rule("text_too_long", "error", "cohort.yaml", "name is longer than 200 characters, or description or "
+         "another text field (title, subtitle, authors, affiliation, running_head, ethics, funding, conflicts, "
+         "data_availability) longer than 5,000."),
+    Rule("text_identifier", "error", "cohort.yaml", "name, description or another text field holds a "
+         "patient identifier or a patient-level date of the cohort (ISO or day/month forms); the message names the field, never the "
+         "value."),
     # columns
     Rule("column_missing", "error", "all", "A required column is absent."),
     Rule("column_duplicate", "error", "all", "Two columns have the same name."),
@@ -346,6 +402,10 @@ def data_dictionary() -> str:
             if c.categories is not None:
                 allowed = "; ".join(f"`{k}`" + (f" = {c.labels[k]}" if c.labels and k in c.labels else "")
                                     for k in c.categories)
+                if c.extra.get("open"):
+                    allowed = "any text; known: " + allowed
+            elif c.extra.get("usual"):
+                allowed = "usual: " + ", ".join(str(k) for k in c.extra["usual"])
             else:
                 allowed = ""
             rng = ""

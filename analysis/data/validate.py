@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,12 +38,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import escape
-from analysis.data.readers import ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
+from analysis.data.readers import MAX_ROWS, ISSUE_COLUMNS, CohortReadError, RawCohort, _show, read_cohort
 from analysis.data.schema import RULE_BY_ID, SCHEMA, TABLES
 
 #: Columns of :attr:`ValidationReport.errors` and :attr:`ValidationReport.warnings`.
 REPORT_COLUMNS = ISSUE_COLUMNS
 _EPS = 1e-6
+#: Most distinct values of an open category (ICI agent, adverse-event term).
+MAX_CATEGORIES = 200
 
 
 def table_text(df: pd.DataFrame) -> str:
@@ -140,7 +143,7 @@ def _d(x) -> str:
 def validate_cohort(raw: RawCohort) -> ValidationReport:
     """Check ``raw`` against the data contract; collect every violation (never raises on bad data)."""
     out = _Collector(raw)
-    bad_cells = set()
+    bad_cells = set(raw.suppressed)  # e.g. the cells a merged range covers: reported once, as excel_merged
     for r in raw.issues.itertuples(index=False):
         if r.column is not None and not pd.isna(r.row):
             bad_cells.add((r.table, int(r.row), r.column))
@@ -160,14 +163,20 @@ def validate_cohort(raw: RawCohort) -> ValidationReport:
     all_rows["row"] = all_rows["row"].astype("Int64")
     all_rows["_t"] = all_rows["table"].map({t: i for i, t in enumerate(TABLES)})
     all_rows["_c"] = [_col_order(t, c) for t, c in zip(all_rows["table"], all_rows["column"])]
-    all_rows = all_rows.sort_values(["_t", "row", "_c"], kind="stable", na_position="first")
-    all_rows = all_rows.drop(columns=["_t", "_c"]).reset_index(drop=True)
+    # causes before their consequences: merged cells first (the cells they cover read as empty)
+    all_rows["_p"] = [0 if str(r).startswith(FIRST_RULES) else 1 for r in all_rows["rule"]]
+    all_rows = all_rows.sort_values(["_p", "_t", "row", "_c"], kind="stable", na_position="first")
+    all_rows = all_rows.drop(columns=["_t", "_c", "_p"]).reset_index(drop=True)
     all_rows["column"] = all_rows["column"].fillna("")
     all_rows["file"] = all_rows["file"].fillna("")
     errors = all_rows[all_rows["severity"] == "error"][REPORT_COLUMNS].reset_index(drop=True)
     warnings = all_rows[all_rows["severity"] != "error"][REPORT_COLUMNS].reset_index(drop=True)
     counts = {t: (0 if t in raw.unreadable else len(raw.tables.get(t, ()))) for t in TABLES}
     return ValidationReport(errors, warnings, counts)
+
+
+#: Rules shown before all others: their cells make further errors that are consequences.
+FIRST_RULES = ("excel_merged",)
 
 
 def _col_order(table, column) -> int:
@@ -202,7 +211,13 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                     out.add(table, rows[i], c.name, None, "missing", f"{c.name} is empty")
         if c.kind in ("int", "float"):
             vals = s.astype("float64").to_numpy()
-            for i in np.flatnonzero(~isna):
+            with np.errstate(invalid="ignore"):  # only flagged cells are looked at one by one
+                flag = (c.min is not None) & (vals < (c.min if c.min is not None else 0))
+                flag |= (c.max is not None) & (vals > (c.max if c.max is not None else 0))
+                allowed = c.categories if c.categories is not None else c.extra.get("usual")
+                if allowed is not None:
+                    flag |= ~np.isin(vals, np.asarray(allowed, dtype=float))
+            for i in np.flatnonzero(~isna & flag):
                 v = vals[i]
                 lo_bad = c.min is not None and v < c.min
                 hi_bad = c.max is not None and v > c.max
@@ -215,6 +230,44 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
                 elif c.categories is not None and v not in c.categories:
                     out.add(table, rows[i], c.name, v, "category",
                             f"{shown} is not one of {', '.join(str(k) for k in c.categories)}")
+                elif c.extra.get("usual") and v not in c.extra["usual"]:
+                    out.add(table, rows[i], c.name, v, "dose_unusual",
+                            f"{shown} {c.unit or ''} is not one of the usual "
+                            f"{', '.join(str(k) for k in c.extra['usual'])}; accepted (check the value)".replace("  ", " "))
+        if c.kind == "category" and c.extra.get("open") and c.categories:
+            unlisted = ~isna & ~s.isin(list(c.categories)).to_numpy()
+            values = s.to_numpy()
+            for i in np.flatnonzero(unlisted):
+                v = values[i]
+                out.add(table, rows[i], c.name, v, "category_unlisted",
+                        f"{v!r} is not among the data dictionary's names ({c.extra.get('what', 'values')}); "
+                        f"accepted and shown as written")
+        if c.kind == "category" and c.extra.get("open"):  # shown in the report: can every character print?
+            from analysis.data.glyphs import describe, missing_glyphs
+
+            firsts = s[~isna].drop_duplicates()
+            positions = np.flatnonzero(~isna)[~s[~isna].duplicated().to_numpy()]
+            for v, i in zip(firsts.to_numpy(), positions):
+                plain = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in str(v))
+                if escape.shown(v) != plain:  # a bidi override would reorder what the reader sees
+                    out.add(table, rows[i], c.name, v, "text_invisible",
+                            f"{c.name} {escape.visible(v)!r} holds {', '.join(escape.invisible_characters(v))}, "
+                            f"which cannot be seen or reorders the text (a right-to-left override shows "
+                            f"'gnp\\u202e.exe' as 'exe.png'); retype the value")
+                gone = missing_glyphs(v)
+                if gone:
+                    out.add(table, rows[i], c.name, v, "glyph_missing",
+                            f"{c.name} holds {', '.join(describe(ch) for ch in gone)}, which no shipped font has "
+                            f"(printed as an empty box in the PDF)")
+        if c.kind == "category" and c.extra.get("open"):
+            levels = s.dropna().unique()
+            if len(levels) > MAX_CATEGORIES:
+                out.add(table, None, c.name, None, "categories_too_many",
+                        f"{c.name} has {len(levels):,} different values (at most {MAX_CATEGORIES:,}); a column "
+                        f"of free text or identifiers in the wrong place?")
+    if len(df) > MAX_ROWS:
+        out.add(table, None, None, None, "rows_too_many",
+                f"the table has {len(df):,} rows (at most {MAX_ROWS:,}); is this the right file?")
     if "patient_id" in found and table == "patients":
         ids = df["patient_id"]
         first: dict = {}
@@ -232,12 +285,14 @@ def _check_cells(out: _Collector, table: str, df: pd.DataFrame, bad_cells: set):
     # exact copies of a row (every column but the row number): e.g. one adverse event pasted 2,800 times
     data_cols = [c for c in df.columns if c != "_row"]
     if len(df) and data_cols:
-        dup = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).duplicated(keep=False)
+        # hashed column by column (missing cells equal); only the repeated rows are then turned into text
+        dup = df[data_cols].duplicated(keep=False)
         if dup.any():
-            keyed = df[data_cols].astype(object).where(df[data_cols].notna(), None).astype(str).agg("\x1f".join, axis=1)
+            sub = df.loc[dup.to_numpy(), data_cols]
+            keyed = sub.astype(object).where(sub.notna(), None).astype(str).agg("\x1f".join, axis=1)
             first_row: dict = {}
-            for i in np.flatnonzero(dup.to_numpy()):
-                k = keyed.iloc[i]
+            for j, i in enumerate(np.flatnonzero(dup.to_numpy())):
+                k = keyed.iloc[j]
                 if k in first_row:
                     out.add(table, rows[i], None, None, "row_duplicate",
                             f"the row repeats row {first_row[k]} in every column")
@@ -319,8 +374,9 @@ def _check_cross(out: _Collector, usable: dict):
         df = usable.get(table)
         if df is None or "patient_id" not in df.columns:
             continue
-        for i, (pid, row) in enumerate(zip(df["patient_id"], df["_row"])):
-            if pid is not None and not pd.isna(pid) and pid not in known:
+        stray = (df["patient_id"].notna() & ~df["patient_id"].isin(known)).to_numpy(dtype=bool)
+        for pid, row in zip(df["patient_id"].to_numpy()[stray], df["_row"].to_numpy()[stray]):
+            if True:
                 if id_key(pid) in known_keys:
                     out.add(table, row, "patient_id", pid, "id_spelling",
                             f"patient id {pid!r} is {known_keys[id_key(pid)]!r} in the patients table; ids that "
@@ -386,8 +442,9 @@ def _check_cross(out: _Collector, usable: dict):
                     f"no death_date (alive at last contact)")
 
     if with_assessment is not None:
-        for pid, row in zip(p["patient_id"], p["_row"]):
-            if pid is not None and not pd.isna(pid) and pid not in with_assessment:
+        lacking = (p["patient_id"].notna() & ~p["patient_id"].isin(with_assessment)).to_numpy(dtype=bool)
+        for pid, row in zip(p["patient_id"].to_numpy()[lacking], p["_row"].to_numpy()[lacking]):
+            if True:
                 out.add("patients", row, "patient_id", pid, "no_assessments",
                         f"patient {pid} has no assessment and will be counted as not evaluable (NE)")
 
@@ -419,19 +476,28 @@ def _check_recist(out: _Collector, a: pd.DataFrame, patients: pd.DataFrame):
     a = a.assign(_ord=np.arange(len(a))).sort_values(["patient_id", "assessment_date", "_ord"], kind="stable")
     override = a["response_override"] if "response_override" in a.columns else pd.Series(None, index=a.index)
     t = "assessments"
-    for pid, g in a.groupby("patient_id", sort=False):
-        b = float(base.get(pid, np.nan))
-        nadir = b
-        for idx in g.index:
-            s = float(a.at[idx, "sum_diameters_mm"])
-            resp = a.at[idx, "overall_response"]
-            new = a.at[idx, "new_lesions"] == "yes"
-            row = a.at[idx, "_row"]
-            skip = override.at[idx] == "yes" or resp is None or pd.isna(resp) or resp == "NE"
-            if not skip:
-                _recist_row(out, t, row, pid, resp, s, b, nadir, new)
-            if not np.isnan(s):
-                nadir = s if np.isnan(nadir) else min(nadir, s)
+    # vectorised (issue #30: 100,000 patients): the nadir before each row is the smaller of the baseline
+    # and the smallest earlier sum of the patient; only rows a rule may flag are then checked one by one
+    pid = a["patient_id"]
+    s = a["sum_diameters_mm"].astype("float64")
+    earlier = s.groupby(pid, sort=False).cummin().groupby(pid, sort=False).ffill().groupby(pid, sort=False).shift(1)
+    b = pid.map(base).astype("float64").to_numpy()
+    sv, nadir = s.to_numpy(), np.fmin(b, earlier.to_numpy(dtype="float64"))
+    resp = a["overall_response"].to_numpy(dtype=object)
+    new = (a["new_lesions"] == "yes").to_numpy()
+    skip = ((override == "yes").to_numpy() | pd.isna(a["overall_response"]).to_numpy() | (resp == "NE"))
+    has_s, has_n, has_b = ~np.isnan(sv), ~np.isnan(nadir), ~np.isnan(b) & (b > 0)
+    with np.errstate(invalid="ignore"):
+        pd_size = has_s & has_n & (sv - nadir >= 0.2 * nadir - _EPS) & (sv - nadir >= 5.0 - _EPS)
+        pr_size = has_s & has_b & (sv <= 0.7 * b + _EPS)
+        flag = ((resp != "PD") & new) \
+            | ((resp == "PD") & has_s & has_n & ~(pd_size | new)) \
+            | ((resp == "PR") & ((~np.isnan(b) & (b <= 0)) | (has_s & has_b & ~pr_size) | pd_size)) \
+            | ((resp == "CR") & has_s & (sv > 10.0 + _EPS)) \
+            | ((resp == "SD") & (pd_size | pr_size))
+    rows, pids = a["_row"].to_numpy(), pid.to_numpy()
+    for i in np.flatnonzero(flag & ~skip):
+        _recist_row(out, t, rows[i], pids[i], resp[i], float(sv[i]), float(b[i]), float(nadir[i]), bool(new[i]))
 
 
 def _recist_row(out, t, row, pid, resp, s, b, nadir, new):
@@ -546,6 +612,29 @@ def _run(args) -> int:
                 return failed
         return EXIT_INVALID
     report = validate_cohort(raw)
+    from analysis.data.metadata import MetadataError, check_free_text, raw_identifiers, read_metadata_file
+
+    try:  # cohort.yaml's free text is printed in the report: no patient id or date may be in it
+        meta = read_metadata_file(args.data_path)
+        check_free_text(meta, raw_identifiers(raw.tables))
+        from analysis.data.glyphs import describe, missing_glyphs
+
+        from analysis.data.metadata import FREE_TEXT
+
+        for key in FREE_TEXT:
+            gone = missing_glyphs(str(meta.get(key) or ""))
+            if gone:
+                print(escape.visible(f"warning: cohort.yaml: glyph_missing: {key} holds "
+                                     f"{', '.join(describe(ch) for ch in gone)}, which no shipped font has"))
+    except MetadataError as e:
+        print(escape.visible(f"cannot use cohort.yaml: {e}"), file=sys.stderr)
+        if args.report:
+            row = pd.DataFrame([{"file": "cohort.yaml", "table": "", "row": None, "column": "", "value": "",
+                                 "rule": str(e).split(": ", 1)[-1]}], columns=REPORT_COLUMNS)
+            failed = _write(ValidationReport(row, pd.DataFrame(columns=REPORT_COLUMNS)), args.report)
+            if failed:
+                return failed
+        return EXIT_INVALID
     if args.report:
         failed = _write(report, args.report)
         if failed:

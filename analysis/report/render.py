@@ -53,7 +53,7 @@ from typing import Any
 
 import yaml
 
-from analysis.report import crossdoc
+from analysis.report import crossdoc, fonts, guard
 
 ASSETS_DIR = Path(__file__).resolve().with_name("render_assets")
 LUA_FILTER = ASSETS_DIR / "manuscript.lua"
@@ -177,6 +177,8 @@ def render(project_dir: Path | str, *, engine: str = "auto", output_dir: Path | 
         out = Path(tmp) / "out"
         out.mkdir()
         built = build(staged, out, tools)
+        # fonts each HTML page needs; no identifier or patient date a reader would see (#30)
+        guard.check_rendered(built, project.dir, error=RenderError)
         return _publish(built, out, project.output_dir)
 
 
@@ -323,6 +325,9 @@ def stage_project(project: Project, stage: Path) -> Project:
     (stage / STAGED_ASSETS_DIR).mkdir()
     for name in STAGED_ASSETS:
         shutil.copy2(ASSETS_DIR / name, stage / STAGED_ASSETS_DIR / name)
+    # the shipped fonts, for Quarto's Typst (_quarto.yml: font-paths); the pandoc engine passes
+    # fonts.font_paths() to Typst itself
+    shutil.copytree(fonts.FONT_DIR, stage / STAGED_ASSETS_DIR / "fonts")
     staged = project.staged(stage)
 
     variables = _load_variables(stage)
@@ -850,7 +855,7 @@ def _compile_typst(typ_file: Path, meta: dict) -> bytes:
     import typst
 
     try:
-        return typst.compile(str(typ_file), root=str(typ_file.parent), format="pdf",
+        return typst.compile(str(typ_file), root=str(typ_file.parent), format="pdf", font_paths=fonts.font_paths(),
                              ignore_system_fonts=True, timestamp=pdf_timestamp(meta))
     except Exception as exc:  # typst.TypstError and friends
         raise RenderError(f"typst failed: {_typst_message(exc, typ_file.read_text(encoding='utf-8'))}") from None

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis.data.escape import unescape_markdown
 from analysis.paths import PROJ_ROOT
 
 
@@ -277,7 +278,9 @@ class Results:
         for f in sorted(self.dir.iterdir()):
             if f.suffix not in (".yaml", ".csv", ".md", ".svg", ".json", ".txt"):
                 continue
-            if self._guard.find(f.read_text(encoding="utf-8", errors="replace"), svg=f.suffix == ".svg"):
+            text = f.read_text(encoding="utf-8", errors="replace")  # and as a reader sees it (SYN\-017, #30)
+            if self._guard.find(text, svg=f.suffix == ".svg") or self._guard.find(unescape_markdown(text),
+                                                                                  svg=f.suffix == ".svg"):
                 f.unlink()
                 raise PrivacyError(f"{f.name} would contain a patient identifier or raw date; the file was removed")
 

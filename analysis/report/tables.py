@@ -7,6 +7,7 @@ returns a *data* frame (raw numbers, for CSV and tests) and a *display* frame
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -97,7 +98,7 @@ def table1(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
             cell = f"{fmt.num(r.median, 0)} ({fmt.num(r.min, 0)}–{fmt.num(r.max, 0)})"
         else:
             cell = f"{int(r.n)} ({fmt.percent(r.pct)})"
-        disp.append({"Characteristic": INDENT + r.label, col: cell})
+        disp.append({"Characteristic": INDENT + escape.markdown(r.label), col: cell})
     return data, pd.DataFrame(disp)
 
 
@@ -169,7 +170,7 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None], drop_single:
     from analysis.data.cohort import baseline_variables
 
     names = {v.name: dict(v.levels) for v in baseline_variables()}
-    lab = lambda var, lv: names.get(var, {}).get(lv, str(lv))  # noqa: E731
+    lab = lambda var, lv: names.get(var, {}).get(lv, level_label(var, lv))  # noqa: E731
     out = pd.DataFrame(index=df.index)
     terms: dict[str, str] = {}
     dropped: dict[str, str] = {}
@@ -207,6 +208,17 @@ def cox_design(df: pd.DataFrame, covariates: dict[str, str | None], drop_single:
     if drop_single:
         return out, terms, dropped
     return out, terms
+
+
+def level_label(var: str, level) -> str:
+    """Display label of a level no fixed list names: a dose ``mg14`` is ``14``, an agent its own text."""
+    level = str(level)
+    if var == "anlotinib_dose_mg" and level.startswith("mg") and level[2:].isdigit():
+        return level[2:]
+    if var == "ici_agent":
+        from analysis.data.schema import label
+        return label("patients", "ici_agent", level)
+    return level
 
 
 def join_labels(var, levels, lab) -> str:
@@ -326,7 +338,7 @@ def table2(sub: pd.DataFrame, cox_summary: pd.DataFrame | None, decimals: int = 
         disp.append(head)
         for r in g.itertuples(index=False):
             row = {c: "" for c in cols}
-            row["Characteristic"] = INDENT + r.label
+            row["Characteristic"] = INDENT + escape.markdown(r.label)
             row["Patients, n"] = str(int(r.n))
             row["Deaths, n"] = str(int(r.events))
             row["Median OS, months (95% CI)"] = (f"{fmt.estimate_in_ci(r.median, r.lower, r.upper, 1, decimals)} "
@@ -357,7 +369,9 @@ def table3(summary: pd.DataFrame, labels: dict[str, str], n: int) -> pd.DataFram
     indented. Every cell holds n (%)."""
     disp = []
     for r in summary.itertuples(index=False):
-        name = "**Any treatment-related adverse event**" if r.term == "any" else labels.get(r.term, r.term)
+        # an adverse-event term is input text (any text is accepted, issue #30): escaped for the Markdown table
+        name = ("**Any treatment-related adverse event**" if r.term == "any"
+                else escape.markdown(labels.get(r.term, r.term)))
         g12 = f"{int(r.grade12_n)} ({fmt.percent(r.grade12_pct)})"
         disp.append({"Adverse event": name if r.term == "any" else INDENT + name,
                      "Any grade, n (%)": f"{int(r.any_n)} ({fmt.percent(r.any_pct)})",
@@ -400,14 +414,27 @@ def study_numbers(cohort: Cohort) -> dict[str, tuple]:
     }
 
 
+def provenance_data(cohort: Cohort) -> pd.DataFrame:
+    """The input files as read, for ``tbl-provenance.csv``: table, file (the file actually read: a followed
+    symbolic link is named by its target; ``file#sheet`` for a workbook) and SHA-256, as raw text (a
+    spreadsheet-formula start neutralised, :func:`analysis.data.escape.csv_cell`)."""
+    from pathlib import Path
+
+    def name(src) -> str:
+        src = str(src)
+        return Path(src.split("#")[0]).name + ("#" + src.split("#", 1)[1] if "#" in src else "")
+
+    return pd.DataFrame([{"Table": t, "File": escape.csv_cell(escape.shown(name(src))), "SHA-256": cohort.sha256.get(t, "")}
+                         for t, src in cohort.sources.items()], columns=["Table", "File", "SHA-256"])
+
+
 def data_provenance(cohort: Cohort) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Input files with checksums, and validation warnings aggregated per rule (no row-level values)."""
     from pathlib import Path
 
-    # file and sheet names come from the user's export: escaped so they stay text (issue #24)
-    prov = pd.DataFrame([{"Table": t, "File": escape.markdown(Path(str(src).split("#")[0]).name + (
-        "#" + str(src).split("#", 1)[1] if "#" in str(src) else "")), "SHA-256": cohort.sha256.get(t, "")}
-        for t, src in cohort.sources.items()])
+    # file and sheet names come from the user's export: escaped so they stay text (issues #24, #30)
+    data = provenance_data(cohort)
+    prov = data.assign(File=[escape.markdown(f) for f in data["File"]])
     w = cohort.warnings
     if w is None or len(w) == 0:
         warn = pd.DataFrame({"Table": ["–"], "Rule": ["no warnings"], "Rows": [0]})
@@ -523,13 +550,30 @@ def ph_table(ph: pd.DataFrame, labels: dict | None = None, terms: dict | None = 
                          "df": [fmt.num(x, 0) for x in d["df"]], "P": [fmt.pvalue(x) for x in d["p"]]})
 
 
+def term_key(term) -> str:
+    """A number key for an adverse-event term: the dictionary's codes as they are (``nausea_vomiting``);
+    any other text as an ASCII slug with a short checksum, so a key is never markup or a path
+    (``'肝功能异常'`` -> ``term_a2b76044``).
+
+    >>> term_key("rash"), term_key("Rash (grade 2)")
+    ('rash', 'rash_grade_2_37afda18')
+    """
+    import hashlib
+
+    t = str(term)
+    if re.fullmatch(r"[a-z0-9_]+", t):
+        return t
+    slug = re.sub(r"[^a-z0-9]+", "_", t.casefold()).strip("_")[:40]
+    return (slug or "term") + "_" + hashlib.sha256(t.encode("utf-8")).hexdigest()[:8]
+
+
 def safety_numbers(summary: pd.DataFrame) -> dict[str, tuple]:
     out = {}
     for r in summary.itertuples(index=False):
         for col in ("any", "grade12", "grade3plus"):
             n_, pct_ = getattr(r, f"{col}_n"), getattr(r, f"{col}_pct")
-            out[f"{r.term}.{col}_n"] = (int(n_), str(int(n_)))
-            out[f"{r.term}.{col}_pct"] = (pct_, fmt.percent(pct_))
+            out[f"{term_key(r.term)}.{col}_n"] = (int(n_), str(int(n_)))
+            out[f"{term_key(r.term)}.{col}_pct"] = (pct_, fmt.percent(pct_))
     return out
 
 
@@ -578,7 +622,7 @@ def deepest_response(cohort: Cohort) -> dict[str, tuple]:
         "sex": (sex, _SEX_NOUN.get(sex, lab("sex", sex).lower())),
         "prior_ici_failure": (failure, _FAILURE_PHRASE.get(
             failure, f"whose previous ICI had failed ({lab('prior_ici_failure', failure).lower()})")),
-        "ici_agent": (agent, lab("ici_agent", agent).lower()),
+        "ici_agent": (agent, escape.markdown(lab("ici_agent", agent).lower())),  # any text (issue #30)
         "best_response": (bor, _BOR_NAMES.get(bor, str(bor))),
         "shrinkage_pct": (shrink, fmt.percent(shrink)),
         "treatment_duration": (months, fmt.months(months)),

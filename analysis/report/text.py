@@ -19,6 +19,7 @@ Examples
 """
 from __future__ import annotations
 
+from analysis.data import escape
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -197,7 +198,7 @@ def safety_paragraph(summary: pd.DataFrame, labels: Mapping[str, str], n: int, g
             f"({fmt.percent(r['any_pct'])}%){sep}{g3_txt} and {g5_txt} (@tbl-safety).")
     terms = most_frequent(summary, labels, k)
     pct = dict(zip(summary["term"], summary["any_pct"]))
-    named = [f"{lc(labels.get(t, t))} ({fmt.percent(pct[t])}%)" for t in terms]
+    named = [f"{escape.markdown(lc(labels.get(t, t)))} ({fmt.percent(pct[t])}%)" for t in terms]  # terms: input text
     n_terms = int(((summary["term"] != "any") & (summary["any_n"] > 0)).sum())
     if n_terms == 1:
         return f"{head} The only one recorded was {named[0]}."

@@ -381,7 +381,10 @@ def comparison_text(comp: pd.DataFrame, name: str, n: int, paper_n: int) -> str:
     estimate; no reproduction verdicts (exact, off)."""
     with_ci = comp["within"].notna()
     inside = int(comp.loc[with_ci, "within"].sum())
-    return (f"The analysed cohort (`{name}`, {n} patients) is not the cohort of the published study "
+    # the cohort name is input text: it enters through escape.fill, never inside Markdown syntax (issue #30)
+    from analysis.data import escape
+
+    return (escape.fill("The analysed cohort (*{name}*, ", name=name) + f"{n} patients) is not the cohort of the published study "
             f"({paper_n} patients), so its results are set beside the paper's rather than scored against them: "
             "@tbl-scorecard-summary gives the main estimates of both, and @tbl-scorecard every published estimate "
             "that has a confidence interval, with this cohort's. "

@@ -328,7 +328,8 @@ CASES: list[Case] = [
     Case("ae_before_start", _set("adverse_events", 2, "onset_date", "2024-01-15"),
          [("ae_before_start", "adverse_events", "onset_date", 4)]),
     Case("ae_grade_6", _set("adverse_events", 1, "grade", "6"), [("range", "adverse_events", "grade", 3)]),
-    Case("dose_9", _set("patients", 0, "anlotinib_dose_mg", "9"), [("category", "patients", "anlotinib_dose_mg", 2)]),
+    # a dose other than 8, 10, 12 mg is accepted with a warning (issue #30); 0 mg is no dose
+    Case("dose_0", _set("patients", 0, "anlotinib_dose_mg", "0"), [("range", "patients", "anlotinib_dose_mg", 2)]),
     Case("ecog_5", _set("patients", 6, "ecog", "5"), [("range", "patients", "ecog", 8)]),
     Case("age_12", _set("patients", 7, "age", "12"), [("range", "patients", "age", 9)]),
     Case("progression_before_start", _set("patients", "P03", "progression_date", "2024-03-01"),

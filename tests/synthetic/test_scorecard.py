@@ -149,7 +149,7 @@ def test_comparison_mode_for_another_cohort_sets_estimates_beside_the_papers_wit
     assert head["key"].tolist()[:2] == ["cohort.n", "response.orr.pct"]
     words = " ".join(comparison_display(comp).astype(str).to_numpy().ravel()) + comparison_text(comp, "x", 48, 68)
     assert not re.search(r"\bexact|\boff\b|reproduced", words)
-    assert "(`x`, 48 patients) is not the cohort of the published study (68 patients)" in words
+    assert "(*x*, 48 patients) is not the cohort of the published study (68 patients)" in words
     assert section_title(False) == "Comparison with the published study"
     assert section_title(True) == "Reproduction of the published results"
     assert misses_markdown(False) == "" and "Numbers not reproduced exactly" in misses_markdown(True)
