@@ -169,6 +169,7 @@ $(VALID): $(DATA_FILES) $(DATA_STAMP) analysis/data/escape.py analysis/data/sche
 	elif [ $$rc -ne 0 ]; then rm -f $(@D)/report.tmp.csv; echo "make: validation step stopped; the previous report is unchanged." >&2; exit 1; fi; \
 	mv -f $(@D)/report.tmp.csv $@; \
 	rm -f $(@D)/errors-with-patient-ids.csv
+	@cp $(DATA_STAMP) $(@D)/data.json 2>/dev/null || true
 	+@$(call step_end,1,validation)
 
 # ---- #29 digests: a section re-runs when what made it changed, whatever the file times say -------

@@ -511,8 +511,13 @@ def write_stamps(*, data: str, out: str, params: str = "params", scenarios: str 
             if not changed:
                 os.utime(stamp)
             why[section] = "not run yet" if rec is None else "inputs changed"
-        elif changed:
-            why[section] = "stamp rewritten"
+        else:
+            # the results were made from exactly these inputs: the stamp must not look newer than the
+            # executed notebook (e.g. rewritten back after a make -n with other data)
+            executed = out_p / "executed" / f"{section}.ipynb"
+            if executed.is_file() and stamp.stat().st_mtime_ns > executed.stat().st_mtime_ns:
+                t = executed.stat().st_mtime_ns - 1_000_000_000
+                os.utime(stamp, ns=(t, t))
     return why
 
 
@@ -527,7 +532,19 @@ def data_stamp(*, data: str, out: str, stamp: str | Path | None = None) -> bool:
     stamp.parent.mkdir(parents=True, exist_ok=True)
     files = data_files(data)
     entry = {"data": str(_resolve(data).resolve()), "files": {f.name: sha256_file(f) for f in files}}
-    return _write_if_changed(stamp, json.dumps(entry, sort_keys=True, indent=1) + "\n")
+    text = json.dumps(entry, sort_keys=True, indent=1) + "\n"
+    changed = _write_if_changed(stamp, text)
+    # the validation that ran last validated exactly these files (its copy of the stamp, written by
+    # the Makefile's validation step): the stamp must not look newer than its log
+    log = out_p / "validation" / "report-with-patient-ids.csv"
+    validated = out_p / "validation" / "data.json"
+    try:
+        if validated.read_text(encoding="utf-8") == text and stamp.stat().st_mtime_ns > log.stat().st_mtime_ns:
+            t = log.stat().st_mtime_ns - 1_000_000_000
+            os.utime(stamp, ns=(t, t))
+    except OSError:
+        pass
+    return changed
 
 
 # ------------------------------------------------------------------------------ reuse
