@@ -289,11 +289,13 @@ $(SENS_ROOT)/comparison.html $(SENS_ROOT)/comparison.csv &: $(EXECUTED) $(SENS_S
 VERIFY_OUT := build/verify
 .PHONY: verify
 ## verify: build the default report's sections afresh (build/verify/) and compare every number with the
-##         committed record expected/numbers.yaml ("all N numbers identical", or the table of differences)
+##         committed record expected/numbers.yaml; prints the verification certificate (commit, input
+##         checksums, changed params, environment, result per section), also build/verify/verification.md/.html
+# (#29) it prints and writes the verification certificate: build/verify/verification.md and .html
 verify: | $(ENV)
-	rm -rf $(VERIFY_OUT)
-	+$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections
-	$(PY) -m analysis.sensitivity.verify check $(VERIFY_OUT)/results
+	+@started=$$(date +%s.%N); rm -rf $(VERIFY_OUT); \
+	$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections && \
+	$(PY) -m analysis.sensitivity.verify check $(VERIFY_OUT)/results --out $(VERIFY_OUT) --started $$started
 
 .PHONY: verify-record
 ## verify-record: rewrite expected/numbers.yaml from a fresh build (when the results are meant to change)
