@@ -85,9 +85,9 @@ DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
 # imports the synthetic package
 NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \
-  $(filter-out analysis/report/render.py analysis/report/runner.py analysis/report/provenance.py,$(wildcard analysis/report/*.py))
+  $(filter-out analysis/report/render.py analysis/report/runner.py analysis/report/provenance.py analysis/report/notebook_pages.py,$(wildcard analysis/report/*.py))
 SYNTHETIC_SRC := $(wildcard analysis/synthetic/*.py)
-RENDER_SRC := analysis/report/render.py $(wildcard analysis/report/render_assets/*)
+RENDER_SRC := analysis/report/render.py analysis/report/notebook_pages.py $(wildcard analysis/report/render_assets/*)
 REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css)
 
 # ---- the Python environment ------------------------------------------------------------------
@@ -233,6 +233,7 @@ $(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) $(PROV_DI
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
 	@$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
+	@$(PY) -m analysis.report.notebook_pages provenance $(RESULTS) $(REPORT_DIR)/_provenance.json
 
 ifneq ($(REPORT_DIR),report)
 # another cohort's report: a copy of the manuscript sources next to its own results
@@ -250,6 +251,7 @@ endif
 $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	+@$(call step_start,$(STEP_TOTAL),report)
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
+	@$(PY) -m analysis.report.notebook_pages pages $(EXEC_DIR) $(RESULTS) $(REPORT_DIR)/_output
 	+@$(call step_end,$(STEP_TOTAL),report)
 	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
 	@echo "== to check that a fresh build reproduces the recorded numbers (expected/numbers.yaml): make verify"
@@ -357,7 +359,7 @@ lock: | $(ENV)
 .PHONY: clean
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
-	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto \
+	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/_provenance.json $(REPORT_DIR)/.quarto \
 	  $(REPORT_DIR)/render.log
 
 .PHONY: distclean

@@ -10,7 +10,7 @@ A section's **digest** is the SHA-256 of its components, each itself a SHA-256:
   workbook), read by the validation step,
 * ``code``: the analysis code the notebook imports, per layer as the Makefile's ``NB_SRC``
   (``analysis/paths.py``, ``analysis/data``, ``analysis/stats``, ``analysis/report`` without the
-  render, runner and this module), plus ``SYNTHETIC_SRC`` for the scorecard and ``SENS_SRC`` for
+  render, runner, notebook pages and this module), plus ``SYNTHETIC_SRC`` for the scorecard and ``SENS_SRC`` for
   the sensitivity section, and the shipped fonts the figures draw with,
 * ``lock``: ``requirements.lock``,
 * ``files``: files a parameter names (``targets``, ``scenarios``, every params file of
@@ -193,7 +193,7 @@ def code_files(section: str, root: Path = PROJ_ROOT) -> list[Path]:
     files = [a / "__init__.py", a / "paths.py"]
     for layer in ("data", "stats", "report"):
         files += sorted((a / layer).glob("*.py"))
-    files = [f for f in files if f.name not in ("render.py", "runner.py", "provenance.py") or f.parent.name != "report"]
+    files = [f for f in files if f.name not in ("render.py", "runner.py", "provenance.py", "notebook_pages.py") or f.parent.name != "report"]
     fonts = a / "report" / "render_assets" / "fonts"
     if fonts.is_dir():  # the figures draw their text with the shipped fonts
         files += sorted(p for p in fonts.rglob("*") if p.is_file())

@@ -226,7 +226,10 @@ def _render_quarto(project: Project, tmp: Path) -> dict[str, Path]:
 
 # ---------------------------------------------------------------------- pandoc + Typst
 def _render_pandoc(project: Project, tmp: Path) -> dict[str, Path]:
-    text = expand_shortcodes(project.article, project.dir)
+    from analysis.report import number_marks  # (#29) each inserted number carries its provenance
+
+    text = expand_shortcodes(project.article, project.dir, number_marks.marked_variables(
+        _load_variables(project.dir), number_marks.load_provenance(project.dir), format_value))
     front, body = split_front_matter(text, project.article)
     out = tmp / "out"
     out.mkdir()
@@ -523,7 +526,9 @@ def _pandoc(project: Project, source: Path, tmp: Path, meta: dict, fmt: str) -> 
                              r"Could not find (?:image|file)|not found", line)]
     if problems:
         raise RenderError(f"pandoc ({fmt}) for {project.article.name}: " + "; ".join(problems))
-    return out_file.read_text(encoding="utf-8")
+    from analysis.report import number_marks  # (#29) marked numbers: spans in HTML, plain elsewhere
+
+    return number_marks.finish(out_file.read_text(encoding="utf-8"), fmt, project.dir)
 
 
 def _typst_docinfo(meta: dict) -> str:

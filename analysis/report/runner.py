@@ -66,6 +66,25 @@ def _provenance_entry(section: str, stamp: Path | None, params: dict) -> dict | 
     return entry
 
 
+def cells_to_ids(executed: Path, sources: Path) -> None:
+    """Name the cells in ``results/<section>/sources.yaml`` by id (the notebook recorded execution counts)."""
+    import json
+
+    import yaml
+
+    if not sources.is_file():
+        return
+    nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    by_count = {c.get("execution_count"): c.get("id") for c in nb.get("cells", [])
+                if c.get("cell_type") == "code" and c.get("execution_count") is not None}
+    data = yaml.safe_load(sources.read_text(encoding="utf-8")) or {}
+    for kind in ("numbers", "files"):
+        data[kind] = {k: by_count.get(v, v) for k, v in (data.get(kind) or {}).items()}
+    tmp = sources.with_name(sources.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=True, allow_unicode=True, width=1000), encoding="utf-8")
+    tmp.replace(sources)
+
+
 def failure_line(section: str, exc: BaseException) -> str:
     """One line saying why ``section`` failed (the notebook's exception type and message)."""
     ename = getattr(exc, "ename", None) or type(exc).__name__
@@ -191,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         run(args.section, args.notebook, args.output, parameters=params, kernel=args.kernel, cwd=args.cwd,
             progress_bar=args.progress_bar and sys.stderr.isatty(), log_output=args.log_output,
             save_on_cell_execute=args.save_on_cell_execute)
+        from analysis.paths import resolve
+
+        cells_to_ids(args.output, resolve(params.get("out", ".")) / "results" / args.section / "sources.yaml")
         if entry is not None:
-            from analysis.paths import resolve
             from analysis.report import provenance
 
             provenance.record_in_manifest(resolve(params.get("out", ".")) / "results", args.section, entry)
