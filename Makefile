@@ -233,7 +233,8 @@ $(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) $(PROV_DI
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
 	@$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
-	@$(PY) -m analysis.report.notebook_pages provenance $(RESULTS) $(REPORT_DIR)/_provenance.json
+	@$(PY) -m analysis.report.notebook_pages provenance $(RESULTS) $(REPORT_DIR)/_provenance.json \
+	  --list $(REPORT_DIR)/_notebooks.md
 
 ifneq ($(REPORT_DIR),report)
 # another cohort's report: a copy of the manuscript sources next to its own results
@@ -359,7 +360,7 @@ lock: | $(ENV)
 .PHONY: clean
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
-	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/_provenance.json $(REPORT_DIR)/.quarto \
+	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/_provenance.json $(REPORT_DIR)/_notebooks.md $(REPORT_DIR)/.quarto \
 	  $(REPORT_DIR)/render.log
 
 .PHONY: distclean

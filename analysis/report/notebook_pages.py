@@ -89,8 +89,15 @@ def write_pages(executed_dir: str | Path, results: str | Path, output: str | Pat
 
 
 def notebooks_markdown(sections: list[str]) -> str:
-    """The report's "Notebooks" list: one link per executed notebook page (Markdown)."""
-    lines = [f"- [{s}](notebooks/{s}.html)" for s in sections]
+    """The report's "Notebooks" list: one link per executed notebook page (Markdown).
+
+    >>> print(notebooks_markdown(["01-cohort"]), end="")
+    The executed notebooks, each with its injected parameters and every output, are pages beside this report:
+    <BLANKLINE>
+    - [01-cohort](notebooks/01-cohort.html)
+    """
+    lines = ["The executed notebooks, each with its injected parameters and every output, are pages beside "
+             "this report:", ""] + [f"- [{s}](notebooks/{s}.html)" for s in sections]
     return "\n".join(lines) + "\n"
 
 
@@ -125,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("executed")
     p.add_argument("results")
     p.add_argument("output", help="the report's _output folder")
-    p = sub.add_parser("provenance")
+    p = sub.add_parser("provenance", help="the numbers' provenance (JSON) and the notebooks list (Markdown)")
     p.add_argument("results")
     p.add_argument("file")
+    p.add_argument("--list", default=None, help="also write the report's list of notebook pages here")
     args = ap.parse_args(argv)
     try:
         if args.command == "pages":
@@ -137,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             data = number_provenance(args.results)
             Path(args.file).write_text(json.dumps(data, sort_keys=True, ensure_ascii=False, allow_nan=False,
                                                   default=str), encoding="utf-8")
+            if args.list:
+                sections = sorted(p.parent.name for p in Path(args.results).glob("*/numbers.yaml"))
+                Path(args.list).write_text(notebooks_markdown(sections), encoding="utf-8")
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"notebook pages: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
