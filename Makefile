@@ -88,7 +88,7 @@ NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \
   $(filter-out analysis/report/render.py analysis/report/runner.py analysis/report/provenance.py analysis/report/notebook_pages.py,$(wildcard analysis/report/*.py))
 SYNTHETIC_SRC := $(wildcard analysis/synthetic/*.py)
 RENDER_SRC := analysis/report/render.py analysis/report/notebook_pages.py $(wildcard analysis/report/render_assets/*)
-REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css)
+REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css report/*.lua)
 
 # ---- the Python environment ------------------------------------------------------------------
 # An active virtualenv or (non-base) conda env is used as it is; otherwise .venv is created
