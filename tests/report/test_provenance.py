@@ -129,3 +129,31 @@ def test_results_without_digests_are_left_to_the_older_checks(tmp_path):
     (tmp_path / "03-survival").mkdir()
     (tmp_path / "03-survival" / "manifest.yaml").write_text("section: 03-survival\ninputs: {}\n")
     assert pv.check_results(tmp_path) == {}
+
+
+QUARTO = shutil.which("quarto")
+
+
+@pytest.mark.skipif(QUARTO is None, reason="Quarto not on PATH (PATH=/opt/quarto-src/bin:$PATH to run it)")
+def test_quarto_marks_each_number_with_its_provenance(tmp_path):
+    """report/numbers.lua (a pre-AST filter) wraps each {{< var >}} of a section's key in a span with its key,
+    section, cell and full value; the printed text is unchanged; other keys are left alone."""
+    import subprocess
+
+    (tmp_path / "numbers.lua").write_text((PROJ_ROOT / "report" / "numbers.lua").read_text())
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: manuscript\n  output-dir: _output\nmanuscript:\n"
+                                          "  article: index.qmd\nfilters:\n  - at: pre-ast\n    path: numbers.lua\n"
+                                          "format:\n  html:\n    embed-resources: true\n")
+    (tmp_path / "_variables.yml").write_text('survival:\n  os:\n    median: "13.2"\nbuild:\n  data: synthetic\n')
+    (tmp_path / "_provenance.json").write_text(json.dumps({"survival.os.median": {
+        "section": "03-survival", "cell": "03-05", "value": 13.2000001, "text": "13.2"}}))
+    (tmp_path / "index.qmd").write_text("---\ntitle: T\n---\n\nMedian {{< var survival.os.median >}} months, "
+                                        "data {{< var build.data >}}.\n")
+    subprocess.run([QUARTO, "render", str(tmp_path)], cwd=tmp_path, check=True, capture_output=True)
+    html = (tmp_path / "_output" / "index.html").read_text()
+    import re
+
+    span = re.search(r'<span class="rr-num"([^>]*)>(.*?)</span>', html)
+    assert span and 'data-key="survival.os.median"' in span.group(1) and 'data-value="13.2000001"' in span.group(1)
+    assert 'data-cell="03-05"' in span.group(1) and re.sub("<[^>]+>", "", span.group(2)) == "13.2"
+    assert "data synthetic." in html
