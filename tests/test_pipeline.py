@@ -295,3 +295,60 @@ def test_supplement_labels_cited_by_the_article_exist_in_the_supplement(build):
     labels = crossdoc.supplement_variables(build["out"] / "report")
     missing = [c for c in cited if c not in labels and not c.startswith("sec-")]
     assert cited and not missing, missing
+
+
+# ---- issue #29: notebooks as pages, source links, every number's provenance ---------------------
+
+def test_every_figure_and_table_has_a_source_link_whose_target_exists(build):
+    """Under each figure and table of the HTML: "Source: 03-survival · cell fig-os-km", linking to the
+    notebook page's anchor at the cell that wrote it (the page exists and has the anchor) and to the
+    result files (SVG, CSV) beside the report."""
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    labels = sorted(set(re.findall(r'id="((?:fig|tbl)-[\w-]+)"', html)))
+    assert len(labels) >= 10
+    sources = re.findall(r'<p class="rr-source"><small>Source: <a href="([^"#]+)#([\w-]+)">(\S+) · cell ([\w-]+)</a>'
+                         r'((?: · <a href="[^"]+">[^<]+</a>)+)</small></p>', html)
+    by_label = {s[1]: s for s in sources}
+    assert set(labels) <= set(by_label), set(labels) - set(by_label)
+    for label in labels:
+        page, anchor, section, cell, files = by_label[label]
+        assert anchor == cell == label and page == f"notebooks/{section}.html"
+        target = build["report"] / page
+        assert target.is_file() and f'id="{label}"' in target.read_text(encoding="utf-8"), (label, target)
+        for f in re.findall(r'href="([^"]+)"', files):
+            assert (build["report"] / f).is_file(), f
+
+
+def test_every_inserted_number_carries_its_key_notebook_cell_and_value(build):
+    """Each {{< var key >}} of a section's result is a span with its key, section, cell (linking to it)
+    and full value; the printed text is the variable's text."""
+    html = (build["report"] / "index.html").read_text(encoding="utf-8")
+    qmd = (build["out"] / "report" / "index.qmd").read_text(encoding="utf-8")
+    prov = json.loads((build["out"] / "report" / "_provenance.json").read_text(encoding="utf-8"))
+    keys = [k for k in re.findall(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}", qmd) if k in prov]
+    assert len(keys) >= 10
+    spans = re.findall(r'<span class="rr-num" data-key="([^"]+)" data-section="([^"]+)" data-value="([^"]*)" '
+                       r'title="[^"]*" data-cell="([^"]+)" data-href="([^"]+)">', html)
+    found = {s[0]: s for s in spans}
+    for key in keys:
+        assert key in found, key
+        _, section, _, cell, href = found[key]
+        assert section == prov[key]["section"] and href == f"notebooks/{section}.html#cell-{cell}"
+        assert f'id="cell-{cell}"' in (build["report"] / href.split("#")[0]).read_text(encoding="utf-8")
+    assert "\ue000" not in html and "\ue002" not in html
+
+
+def test_a_text_citing_a_key_no_section_wrote_fails_the_build(build, tmp_path):
+    from analysis.report.render import RenderError, render
+
+    project = build["out"] / "report-unknown-key"  # beside report/, so that ../results/ resolves
+    shutil.copytree(build["out"] / "report", project, ignore=shutil.ignore_patterns("_output", ".render-*"))
+    qmd = project / "index.qmd"
+    qmd.write_text(qmd.read_text(encoding="utf-8") + "\nThe median was {{< var survival.os.no_such_key >}}.\n",
+                   encoding="utf-8")
+    try:
+        with pytest.raises(RenderError, match="survival.os.no_such_key"):
+            render(project, engine="pandoc")
+        assert not (project / "_output" / "index.html").exists()
+    finally:
+        shutil.rmtree(project)

@@ -249,6 +249,7 @@ def check_results_consistent(results_dir: Path | str) -> dict[str, str]:
         raise RenderError(f"the results in {results_dir} come from different input files (sections {shown}): "
                           f"an earlier build stopped part-way; run make again so that every section is "
                           f"recomputed from the same cohort (nothing was rendered)")
+    _check_digests(results_dir)
     return dict(next(iter(by_inputs), ()))
 
 
@@ -429,6 +430,16 @@ def _number_as_supplement(doc: Path, project_formats: list[str]) -> None:
                    + "---\n" + numbering + body, encoding="utf-8")
 
 
+def _check_digests(results_dir: Path) -> None:
+    """(#29) Refuse sections whose recorded digests no longer match their inputs (analysis.report.provenance)."""
+    from analysis.report import provenance
+
+    try:
+        provenance.check_results(results_dir)
+    except provenance.ProvenanceError as exc:
+        raise RenderError(str(exc)) from None
+
+
 # ----------------------------------------------------------------------- publishing
 def _publish(built: dict[str, Path], out_tmp: Path, output_dir: Path) -> dict[str, Path]:
     """Move everything in ``out_tmp`` into ``output_dir`` (renames, file by file)."""
@@ -495,7 +506,10 @@ def _render_pandoc(project: Project, out: Path, tools: dict) -> dict[str, Path]:
 
 def _render_document(project: Project, doc: Path, pandoc: Tool) -> tuple[str, bytes]:
     """HTML text and PDF bytes of one staged document."""
-    text = expand_shortcodes(doc, project.dir)
+    from analysis.report import number_marks  # (#29) each inserted number carries its provenance
+
+    text = expand_shortcodes(doc, project.dir, number_marks.marked_variables(
+        _load_variables(project.dir), number_marks.load_provenance(project.dir), format_value))
     front, body = split_front_matter(text, doc)
     source = project.dir / f".{doc.stem}.expanded.md"
     source.write_text(body, encoding="utf-8")
@@ -817,7 +831,9 @@ def _pandoc(pandoc: Tool, project: Project, doc: Path, source: Path, meta: dict,
                              r"Could not find (?:image|file)|not found", line)]
     if problems:
         raise RenderError(f"pandoc ({fmt}) for {doc.name}: " + "; ".join(problems))
-    return out_file.read_text(encoding="utf-8")
+    from analysis.report import number_marks  # (#29) marked numbers: spans in HTML, plain elsewhere
+
+    return number_marks.finish(out_file.read_text(encoding="utf-8"), fmt, project.dir)
 
 
 def _typst_docinfo(meta: dict) -> str:

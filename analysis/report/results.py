@@ -9,7 +9,10 @@ Each notebook records what it computed into one :class:`Results` and calls
   (read by Quarto's ``{{< var >}}`` through ``_variables.yml``);
 * ``tbl-*.csv`` (machine-readable) and ``tbl-*.md`` (a captioned pipe table the
   report includes), ``fig-*.svg`` and ``fig-*.md`` (the figure with caption and alt text);
-* ``manifest.yaml``: git commit, parameters, input checksums, files written.
+* ``manifest.yaml``: git commit, parameters, input checksums, files written (and, added by the
+  runner, the section's digest: :mod:`analysis.report.provenance`);
+* ``sources.yaml``: the notebook cell (execution count; the runner adds the cell id) that recorded
+  each number, table and figure, for the notebook pages and the numbers' provenance in the report.
 
 Every text file written is scanned for the cohort's patient identifiers and raw
 dates before the section is accepted (:class:`PrivacyError`).
@@ -107,6 +110,20 @@ class IdentifierGuard:
         return None
 
 
+def _current_cell() -> int | None:
+    """The execution count of the notebook cell now running (None outside IPython).
+
+    Recorded with each number, table and figure so that the runner can name the cell that computed
+    it (``sources.yaml``: the executed notebook maps execution counts to cell ids).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    ip = get_ipython()
+    return getattr(ip, "execution_count", None) if ip is not None else None
+
+
 def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch in "_-"
 
@@ -182,6 +199,26 @@ def markdown_table(df: pd.DataFrame, caption: str, label: str, note: str | None 
     return text
 
 
+def source_line(section: str, label: str, files: list[str]) -> str:
+    """The line under a figure or table: where it comes from (#29), for the HTML and the PDF.
+
+    ``Source: 03-survival · cell fig-os-km`` linking to that cell of the notebook's page
+    (``notebooks/03-survival.html#fig-os-km``, written by :mod:`analysis.report.notebook_pages`
+    beside the report) and to the result files it wrote (``results/03-survival/fig-os-km.svg``,
+    copied there by the same step); in the PDF the same words in small type. Raw blocks, so each
+    format gets its own markup and neither engine parses the other's.
+
+    >>> print(source_line("03-survival", "fig-os-km", ["fig-os-km.svg"]).splitlines()[2])
+    <p class="rr-source"><small>Source: <a href="notebooks/03-survival.html#fig-os-km">03-survival · cell fig-os-km</a> · <a href="results/03-survival/fig-os-km.svg">fig-os-km.svg</a></small></p>
+    """
+    links = " · ".join(f'<a href="results/{section}/{f}">{f}</a>' for f in files)
+    return ("\n```{=html}\n"
+            f'<p class="rr-source"><small>Source: <a href="notebooks/{section}.html#{label}">{section} · cell {label}</a>'
+            f" · {links}</small></p>\n```\n\n"
+            "```{=typst}\n"
+            f"#block(above: 0.3em, below: 0.8em)[#text(size: 7.5pt)[Source: {section} · cell {label}]]\n```\n")
+
+
 class Results:
     """Collects one section's numbers, tables and figures, then writes them atomically-ish.
 
@@ -208,11 +245,13 @@ class Results:
         self.params = params or {}
         self.inputs = inputs or {}
         self._guard = IdentifierGuard(forbidden)
+        self.cells: dict[str, dict[str, int | None]] = {"numbers": {}, "files": {}}  # key/label -> execution count
 
     # numbers -------------------------------------------------------------------------------
     def number(self, key: str, value: Any, text: str | None = None) -> Any:
         """Record a number under ``<section-name>.<key>`` with its printed form."""
         full = key
+        self.cells["numbers"][full] = _current_cell()
         self.raw[full] = _plain(value)
         if text is None:
             text = "NR" if isinstance(value, float) and math.isinf(value) else str(_plain(value))
@@ -232,8 +271,10 @@ class Results:
         ``left``, ``widths``: text columns to left-align and relative widths, see :func:`markdown_table`)."""
         if not label.startswith("tbl-"):
             raise ValueError("table labels start with 'tbl-'")
+        self.cells["files"][label] = _current_cell()
         (data if data is not None else display).to_csv(self.dir / f"{label}.csv", index=False, lineterminator="\n")
-        (self.dir / f"{label}.md").write_text(markdown_table(display, caption, label, note, left, widths),
+        (self.dir / f"{label}.md").write_text(markdown_table(display, caption, label, note, left, widths)
+                                               + source_line(self.section, label, [f"{label}.csv"]),
                                                encoding="utf-8")
         self.files += [f"{label}.csv", f"{label}.md"]
         return display
@@ -250,11 +291,12 @@ class Results:
 
         if not label.startswith("fig-"):
             raise ValueError("figure labels start with 'fig-'")
+        self.cells["files"][label] = _current_cell()
         with plt.rc_context({"svg.hashsalt": "analysis", "svg.fonttype": "path"}):
             fig.savefig(self.dir / f"{label}.svg", format="svg", metadata={"Date": None}, bbox_inches="tight")
         md = (f'![{caption}](results/{self.section}/{label}.svg){{#{label} '
               f'fig-alt="{alt.replace(chr(34), chr(39))}" width="{width}"}}\n')
-        (self.dir / f"{label}.md").write_text(md, encoding="utf-8")
+        (self.dir / f"{label}.md").write_text(md + source_line(self.section, label, [f"{label}.svg"]), encoding="utf-8")
         self.files += [f"{label}.svg", f"{label}.md"]
         return fig
 
@@ -266,8 +308,9 @@ class Results:
         (self.dir / "variables.yaml").write_text(dump(_nest(self.text)), encoding="utf-8")
         manifest = {"section": self.section, "git_commit": git_commit(),
                     "parameters": {k: _plain(v) for k, v in self.params.items()},
-                    "inputs": self.inputs, "files": sorted(set(self.files) | {"numbers.yaml", "variables.yaml"})}
+                    "inputs": self.inputs, "files": sorted(set(self.files) | {"numbers.yaml", "variables.yaml", "sources.yaml"})}
         (self.dir / "manifest.yaml").write_text(dump(manifest), encoding="utf-8")
+        (self.dir / "sources.yaml").write_text(dump({"section": self.section, **self.cells}), encoding="utf-8")
         self.check_privacy()
         return self.dir
 

@@ -45,7 +45,7 @@ def _project(folder, files: dict[str, str]):
     (folder / "_variables.yml").write_text("secret: SPLICED-VARIABLE\n", encoding="utf-8")
     body = "".join(f"{{{{< include {name} >}}}}\n\n" for name in files)
     body += "## Scorecard {#sec-scorecard}\n\n" + "".join(f"| a |\n|---|\n| 1 |\n\n: t {{#tbl-{t}}}\n\n"
-                                                        for t in ("scorecard-summary", "scorecard"))
+                                                        for t in ("scorecard-summary", "scorecard", "paper-audit"))
     (folder / "index.qmd").write_text("---\ntitle: T\ndate: 2025-01-01\n---\n\n" + body, encoding="utf-8")
     for name, md in files.items():
         (folder / name).write_text(md + "\n", encoding="utf-8")
