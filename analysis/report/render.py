@@ -833,7 +833,11 @@ def _pandoc(pandoc: Tool, project: Project, doc: Path, source: Path, meta: dict,
         raise RenderError(f"pandoc ({fmt}) for {doc.name}: " + "; ".join(problems))
     from analysis.report import number_marks  # (#29) marked numbers: spans in HTML, plain elsewhere
 
-    return number_marks.finish(out_file.read_text(encoding="utf-8"), fmt, project.dir)
+    raw = out_file.read_text(encoding="utf-8")
+    finished = number_marks.finish(raw, fmt, project.dir)
+    if finished != raw:  # the Typst source is compiled from the file
+        out_file.write_text(finished, encoding="utf-8")
+    return finished
 
 
 def _typst_docinfo(meta: dict) -> str:

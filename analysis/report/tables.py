@@ -50,6 +50,7 @@ def abbreviations(display: pd.DataFrame, *texts: str) -> str:
     import re
 
     text = " ".join([*map(str, display.columns), *(str(v) for v in display.to_numpy().ravel()), *texts])
+    text = re.sub(r"\\(.)", r"\1", text)  # cells of input text are Markdown-escaped ("PD\-1")
     used = [a for a in ABBREVIATIONS if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", text)]
     if not used:
         return ""

@@ -108,7 +108,7 @@ def test_paper_n_in_the_introduction_comes_from_the_targets_not_the_cohort():
     assert paper_n(load_targets()) == 68
     qmd = (PROJ_ROOT / "report" / "index.qmd").read_text(encoding="utf-8")
     intro = qmd[qmd.index("## Introduction"):qmd.index("## Methods")]
-    assert "../results/06-scorecard/introduction.md" in intro and "cohort.n" not in intro
+    assert "results/06-scorecard/introduction.md" in intro and "cohort.n" not in intro
     pop = population({"extensive": 150})
     assert "reported 68 patients" in introduction(False, 68, pop) and "reported 99 patients" in introduction(True, 99, pop)
 
