@@ -24,7 +24,8 @@ OUT ?= .
 else
 OUT ?= build/$(notdir $(basename $(patsubst %/,%,$(DATA))))
 endif
-## PARAMS: folder of parameter files (common.yaml + one per section); copy it for a sensitivity analysis
+## PARAMS: folder of parameter files, an overlay on params/: it holds only what it changes (any of
+##         common.yaml and the sections' files); `make params-diff PARAMS=...` prints what differs
 PARAMS ?= params
 ## SCENARIOS: the named sensitivity scenarios, overlays on PARAMS (default: PARAMS/sensitivity.yaml, else
 ##            params/sensitivity.yaml); the report's sensitivity section and `make sensitivity` use them
@@ -49,7 +50,7 @@ endif
 # 0.1 s; a second make tries for 1 s before it says it waits); sub-makes of
 # the same OUT (BUILD_LOCK_HELD) and goals that write nothing there (help, test ...) take no lock,
 # nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
-NO_LOCK_GOALS := help test test-calibrate bench sync dictionary lock env calibrate distclean
+NO_LOCK_GOALS := help test test-calibrate bench sync dictionary lock env calibrate distclean params-diff scenarios
 ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
 ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
 ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
@@ -153,11 +154,15 @@ $(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis
 # temporary file moved into place on success; a failure prints one line naming the section and
 # the notebook's exception, keeps executed/<section>.failed.ipynb, and exits non-zero).
 # Its own params file re-runs it alone; a change in the data or in analysis/ re-runs all.
-$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(VALID) $(NB_SRC) | $(ENV)
+# The notebook receives its merged parameters (analysis.report.params: the project's params/ overlaid
+# by PARAMS/common.yaml and PARAMS/<section>.yaml when present; nothing is written into PARAMS).
+.SECONDEXPANSION:
+$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb params/%.yaml params/common.yaml \
+  $$(wildcard $(PARAMS)/$$*.yaml $(PARAMS)/common.yaml) $(VALID) $(NB_SRC) | $(ENV)
 	@mkdir -p $(EXEC_DIR)
 	@echo "== running $*"
 	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
-	  -f $(PARAMS)/common.yaml -f $(PARAMS)/$*.yaml -p data "$(DATA)" -p out "$(OUT)"
+	  --params-dir $(PARAMS) -p data "$(DATA)" -p out "$(OUT)"
 
 # the scorecard reads every other section's numbers (01-05; not the sensitivity section's)
 $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
@@ -168,13 +173,13 @@ $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EX
 # analysis.report.results.ANALYSIS_SECTIONS)
 SENS_SRC := $(wildcard analysis/sensitivity/*.py)
 $(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
-  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC)
+  $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SCENARIOS) $(SENS_SRC)
 $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
 
 # a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
 SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
 $(EXECUTED): | $(SCENARIOS_OK)
-$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) | $(ENV)
+$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_SRC) analysis/report/params.py | $(ENV)
 	@mkdir -p $(@D)
 	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
 	@touch $@
@@ -233,6 +238,11 @@ $(SENS_ROOT)/comparison.html $(SENS_ROOT)/comparison.csv &: $(EXECUTED) $(SENS_S
 	  --names $(subst $(space),$(comma),$(strip $(SCENARIO_NAMES))) --notes $(SENS_ROOT)/rationales.yaml \
 	  --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
 	@echo "== comparison: $(SENS_ROOT)/comparison.html and comparison.csv"
+
+.PHONY: params-diff
+## params-diff: what the params folder PARAMS=... changes against the project's defaults (params/)
+params-diff: | $(ENV)
+	@$(PY) -m analysis.report.params diff $(PARAMS)
 
 VERIFY_OUT := build/verify
 .PHONY: verify
