@@ -26,7 +26,7 @@ import yaml
 
 from analysis.report.results import flatten
 
-__all__ = ["RUN_SPECIFIC", "same_value", "read_results", "compare_numbers", "comparison_frame", "comparison_csv",
+__all__ = ["RUN_SPECIFIC", "undefined", "same_value", "read_results", "compare_numbers", "comparison_frame", "comparison_csv",
            "comparison_html", "main"]
 
 #: Keys whose value belongs to the run, not to the analysis.
@@ -34,17 +34,25 @@ RUN_SPECIFIC = ("cohort.git_commit",)
 COLUMNS = ["key", "base_value", "value", "base_text", "text", "status"]
 
 
-def same_value(x, y, rel: float = 1e-9) -> bool:
-    """Equal values (numbers within a relative ``rel``; NaN equals NaN; None equals None).
+def undefined(x) -> bool:
+    """Whether a value is undefined: ``None`` (``null`` in a results file) or a float NaN (in memory).
 
-    >>> same_value(0.1 + 0.2, 0.3), same_value(1.0, 1.1), same_value(None, 0)
-    (True, False, False)
+    >>> undefined(None), undefined(float("nan")), undefined(0), undefined("NR")
+    (True, True, False, False)
     """
-    if x is None or y is None:
-        return x is None and y is None
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def same_value(x, y, rel: float = 1e-9) -> bool:
+    """Equal values: numbers within a relative ``rel``; an undefined value (``None``/``null`` or NaN,
+    :func:`undefined`) equals an undefined one, so NaN in memory equals ``null`` in ``numbers.yaml``.
+
+    >>> same_value(0.1 + 0.2, 0.3), same_value(1.0, 1.1), same_value(None, 0), same_value(float("nan"), None)
+    (True, False, False, True)
+    """
+    if undefined(x) or undefined(y):
+        return undefined(x) and undefined(y)
     if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
-        if math.isnan(x) or math.isnan(y):
-            return math.isnan(x) and math.isnan(y)
         return x == y or abs(x - y) <= rel * max(abs(x), abs(y))
     return x == y
 

@@ -10,13 +10,18 @@ import re
 
 import pandas as pd
 
+from analysis.data.cohort import baseline_variables
 from analysis.report import fmt
+from analysis.report.tables import NUMERIC_OF
 from analysis.sensitivity.compare import compare_numbers
 from analysis.sensitivity.headline import headline
 from analysis.sensitivity.scenarios import Scenario, overlay
 
-__all__ = ["BASE", "evaluate", "comparisons", "SCENARIO_COLUMNS", "scenario_table", "scenario_list",
+__all__ = ["BASE", "describe_value", "evaluate", "comparisons", "SCENARIO_COLUMNS", "scenario_table", "scenario_list",
            "scenario_conclusions", "conclusion_numbers", "conclusion_table", "estimate_table"]
+
+#: The baseline variables a Cox coding may name (a coding of ``null`` is an ordinal score of the levels).
+_COX_VARIABLES = frozenset(v.name for v in baseline_variables())
 
 #: Row name of the base parameters.
 BASE = "base"
@@ -51,7 +56,33 @@ def _fill(template: str, nums: dict) -> tuple[str, list[str]]:
     keys = _FIELD.findall(template)
     if any(k not in nums for k in keys):
         return fmt.MISSING, keys
-    return _FIELD.sub(lambda m: str(nums[m.group(1)][1]), template), keys
+    return _FIELD.sub(lambda m: _text(nums[m.group(1)][1]), template), keys
+
+
+def _text(text) -> str:
+    """A printed number, or the dash for a number without a printed text (never "None")."""
+    return fmt.MISSING if text is None else str(text)
+
+
+def describe_value(key: str, value) -> str:
+    """A parameter value as a reader reads it: no "None", "True" or Python reprs.
+
+    >>> describe_value("anlotinib_dose_mg", None), describe_value("exclude_not_evaluable", True)
+    ('ordinal score (per step)', 'yes')
+    >>> describe_value("cox_covariates", {"ecog_group": "numeric"})
+    'ecog_group: numeric (per ECOG point)'
+    """
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {describe_value(k, v)}" for k, v in value.items())
+    if value is None:
+        return "ordinal score (per step)" if key in _COX_VARIABLES else "none"
+    if value == "numeric" and key in NUMERIC_OF:
+        return f"numeric (per {NUMERIC_OF[key][1]})"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(describe_value(key, v) for v in value)
+    return str(value)
 
 
 def scenario_table(results: dict[str, dict], comps: dict[str, pd.DataFrame], columns=SCENARIO_COLUMNS
@@ -78,7 +109,7 @@ def scenario_list(scenarios: list[Scenario]) -> pd.DataFrame:
         parts = []
         for section, kv in s.changes.items():
             for k, v in kv.items():
-                shown = ", ".join(f"{a}: {b}" for a, b in v.items()) if isinstance(v, dict) else v
+                shown = describe_value(k, v)
                 parts.append(f"`{k}` = {shown}" + ("" if section == "common" else f" ({section})"))
         return "; ".join(parts)
 
