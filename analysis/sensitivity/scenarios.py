@@ -27,6 +27,7 @@ anything runs::
     python -m analysis.sensitivity.scenarios check params/sensitivity.yaml --params params
     python -m analysis.sensitivity.scenarios names params/sensitivity.yaml --params params
     python -m analysis.sensitivity.scenarios write params/sensitivity.yaml --params params --out build/sensitivity
+    python -m analysis.sensitivity.scenarios list params/sensitivity.yaml --params params [--only a,b]
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from analysis.report.params import (SCENARIOS_FILE, ParamsError, _kind, check_pa
                                     overlay, read_yaml, section_params)
 
 __all__ = ["ScenarioError", "Scenario", "SCENARIOS_FILE", "load_base", "load_scenarios", "overlay",
-           "check_changes", "check_params", "section_params", "scenario_params", "write_params"]
+           "check_changes", "check_params", "section_params", "scenario_params", "write_params", "select", "describe"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -205,27 +206,70 @@ def write_params(params_dir: str | Path, scenario: Scenario, out_dir: str | Path
             tmp.replace(target)
             written.append(target)
     for f in dst.glob("*.yaml"):
-        if f.stem not in new:
+        if f.stem not in new and f.name != SCENARIOS_FILE:
             f.unlink()
+    # the scenario's report runs no named scenarios of its own (its sensitivity section shows the
+    # multiverse around its parameters; the scenarios are compared on the comparison page), so adding
+    # a scenario changes nothing in the others' reports
+    own = dst / SCENARIOS_FILE
+    text = (f"# generated: scenario '{scenario.name}' builds no named scenarios of its own; do not edit\n"
+            "scenarios: []\n").encode("utf-8")
+    if not own.exists() or own.read_bytes() != text:
+        own.write_bytes(text)
+        written.append(own)
     return written
+
+
+def select(scenarios: list[Scenario], only: str | None, path) -> list[Scenario]:
+    """The scenarios named in ``only`` (comma-separated, in the file's order), or all; an unknown name
+    is an error listing the known ones."""
+    if not only:
+        return scenarios
+    wanted = [n.strip() for n in only.split(",") if n.strip()]
+    known = {s.name for s in scenarios}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ScenarioError(f"{path}: no scenario named {', '.join(map(repr, unknown))} "
+                            f"(scenarios: {', '.join(s.name for s in scenarios)})")
+    return [s for s in scenarios if s.name in wanted]
+
+
+def describe(scenarios: list[Scenario], width: int = 100) -> str:
+    """The scenarios as a reader lists them: name, what it sets, and the rationale, wrapped at ``width``."""
+    import textwrap
+
+    from analysis.sensitivity.tables import describe_value
+
+    lines = [f"{len(scenarios)} scenarios (overlays on the base parameters):"]
+    for i, s in enumerate(scenarios, start=1):
+        sets = "; ".join(f"{sec}.{k} = {describe_value(k, v)}" for sec, kv in s.changes.items() for k, v in kv.items())
+        lines.append(f"{i:>2}. {s.name}")
+        for label, text in (("sets", sets), ("why", s.rationale)):
+            lines += textwrap.wrap(text, width=max(40, width), initial_indent=f"    {label}: ",
+                                   subsequent_indent=" " * (6 + len(label)))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     import argparse
+    import shutil
     import sys
 
     ap = argparse.ArgumentParser(prog="python -m analysis.sensitivity.scenarios",
                                  description="Check sensitivity scenarios, list them, or write their params folders")
-    ap.add_argument("command", choices=("check", "names", "write"))
+    ap.add_argument("command", choices=("check", "names", "write", "list"))
     ap.add_argument("scenarios", help="scenarios file (params/sensitivity.yaml)")
     ap.add_argument("--params", default="params", help="base params folder")
+    ap.add_argument("--only", help="names, list, write: only these scenarios (comma-separated names)")
     ap.add_argument("--out", help="write: root folder; each scenario's params go to OUT/<name>/params/, "
                     "the rationales to OUT/rationales.yaml")
     args = ap.parse_args(argv)
     try:
         base = load_base(args.params)
-        scenarios = load_scenarios(args.scenarios, base)
-        if args.command == "names":
+        scenarios = select(load_scenarios(args.scenarios, base), args.only, args.scenarios)
+        if args.command == "list":
+            print(describe(scenarios, shutil.get_terminal_size((100, 24)).columns - 1))
+        elif args.command == "names":
             print(" ".join(s.name for s in scenarios))
         elif args.command == "check":
             print(f"{args.scenarios}: {len(scenarios)} scenarios, all valid")
@@ -236,7 +280,8 @@ def main(argv=None) -> int:
                 for f in write_params(args.params, s, Path(args.out) / s.name / "params"):
                     print(f"wrote {f}")
             notes = Path(args.out) / "rationales.yaml"
-            text = _dump({s.name: s.rationale for s in scenarios})
+            every = load_scenarios(args.scenarios, base) if args.only else scenarios
+            text = _dump({s.name: s.rationale for s in every})
             if not notes.exists() or notes.read_text(encoding="utf-8") != text:
                 notes.write_text(text, encoding="utf-8")
     except ScenarioError as exc:

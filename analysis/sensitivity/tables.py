@@ -113,7 +113,10 @@ def scenario_list(scenarios: list[Scenario]) -> pd.DataFrame:
                 parts.append(f"`{k}` = {shown}" + ("" if section == "common" else f" ({section})"))
         return "; ".join(parts)
 
-    return pd.DataFrame([{"Scenario": s.name, "Changes": setting(s), "Rationale": s.rationale} for s in scenarios])
+    rows = [{"Scenario": s.name, "Changes": setting(s), "Rationale": s.rationale} for s in scenarios]
+    if not rows:  # e.g. a scenario's own report: the table still exists (the text refers to it)
+        rows = [{"Scenario": fmt.MISSING, "Changes": "none", "Rationale": "no named scenario in this report"}]
+    return pd.DataFrame(rows, columns=["Scenario", "Changes", "Rationale"])
 
 
 def scenario_conclusions(results: dict[str, dict], conclusions) -> pd.DataFrame:
