@@ -268,7 +268,7 @@ $(SENS_ROOT)/comparison.html $(SENS_ROOT)/comparison.csv &: $(EXECUTED) $(SENS_S
   $(foreach s,$(SCENARIO_NAMES),$(SENS_ROOT)/$(s)/report/_output/index.html $(SENS_ROOT)/$(s)/params/common.yaml)
 	$(PY) -m analysis.sensitivity.compare $(OUT) $(SCENARIO_NAMES:%=$(SENS_ROOT)/%) \
 	  --names $(subst $(space),$(comma),$(strip $(SCENARIO_NAMES))) --notes $(SENS_ROOT)/rationales.yaml \
-	  --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
+	  --params $(PARAMS) --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
 	@echo "== comparison: $(SENS_ROOT)/comparison.html and comparison.csv"
 
 .PHONY: params-diff
