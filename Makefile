@@ -87,12 +87,16 @@ RESULTS := $(OUT)/results
 VALID := $(OUT)/validation/report-with-patient-ids.csv
 # the validated tables, saved by the validation step for the notebooks (analysis.paths.validated_data)
 VALIDATED := $(OUT)/validation/validated.pkl
+# the digest stamps (#29: analysis.report.provenance; see "digests" below)
+PROV_DIR := $(OUT)/.provenance
+SECTION_STAMPS := $(SECTIONS:%=$(PROV_DIR)/%.json)
+DATA_STAMP := $(PROV_DIR)/data.json
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(wildcard $(DATA)/*.*),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
 # imports the synthetic package
 NB_SRC := analysis/paths.py $(wildcard analysis/data/*.py analysis/stats/*.py) \
-  $(filter-out analysis/report/render.py analysis/report/runner.py,$(wildcard analysis/report/*.py))
+  $(filter-out analysis/report/render.py analysis/report/runner.py analysis/report/provenance.py,$(wildcard analysis/report/*.py))
 SYNTHETIC_SRC := $(wildcard analysis/synthetic/*.py)
 RENDER_SRC := analysis/report/render.py $(wildcard analysis/report/render_assets/*)
 REPORT_SRC := $(wildcard report/*.qmd report/*.yml report/*.bib report/*.csl report/*.css)
@@ -134,6 +138,20 @@ $(OUT)/.env-ok: pyproject.toml
 ## env: create the Python environment (.venv from the lock) and register the Jupyter kernel
 env: $(ENV)
 
+# ---- #29 one line per step as it starts and as it ends, with its time -------------------------
+# "[3/9] 03-survival …" when a step starts and "[3/9] 03-survival done in 4.1 s" when it ends. With
+# --output-sync each step's own output is held back until it ends, so these lines are recipe lines
+# marked + (GNU make does not hold back the output of + lines in target mode): they reach the
+# terminal or log at once, also with parallel jobs. Nothing is printed by make -n / -q.
+DRY_RUN := $(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS))))
+STEP_TOTAL := $(words validate $(SECTIONS) render)
+# $(call step_start,NUMBER,NAME) / $(call step_end,NUMBER,NAME)
+step_start = $(if $(DRY_RUN),:,mkdir -p $(PROV_DIR) && date +%s%N > $(PROV_DIR)/.start-$2 && printf '[%s/%s] %s …\n' "$1" "$(STEP_TOTAL)" "$2")
+step_end = $(if $(DRY_RUN),:,t0=$$(cat $(PROV_DIR)/.start-$2 2>/dev/null || date +%s%N); ms=$$(( ($$(date +%s%N) - t0) / 1000000 )); \
+  rm -f $(PROV_DIR)/.start-$2; printf '[%s/%s] %s done in %d.%d s\n' "$1" "$(STEP_TOTAL)" "$2" $$((ms / 1000)) $$((ms % 1000 / 100)))
+# a section's step number: validation is 1, 01-cohort 2, ...
+section_step = $$((10\#$(firstword $(subst -, ,$1)) + 1))
+
 # ---- pipeline ----------------------------------------------------------------------------------
 .PHONY: report
 ## report: validate the cohort, run the notebooks in order, render HTML and PDF (default)
@@ -147,18 +165,49 @@ validate: $(VALID)
 # $(OUT)/validation/, apart from results/, and never reaches the report (which shows counts per rule).
 # (#24) exit 1: invalid cohort (errors listed in errors-with-patient-ids.csv); 2: cannot write the
 # report; 3: internal error (one line, traceback in validation/validate.log).
-$(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py \
+$(VALID): $(DATA_FILES) $(DATA_STAMP) analysis/data/escape.py analysis/data/schema.py analysis/data/readers.py analysis/data/validate.py \
   analysis/data/cohort.py analysis/data/validated.py | $(ENV)
+	+@$(call step_start,1,validation)
 	@mkdir -p $(@D)
-	@rc=0; $(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --save $(VALIDATED) \
+	@if [ -n "$(REUSE_FROM)" ] && $(PY) -m analysis.report.provenance reuse-validation --data "$(DATA)" \
+	  --from "$(REUSE_FROM)" --validation $(@D); then echo "== validation: reused from $(REUSE_FROM) (same data files)"; exit 0; fi; \
+	rc=0; $(PY) -m analysis.data.validate "$(DATA)" --report $(@D)/report.tmp.csv --save $(VALIDATED) \
 	  --log $(@D)/validate.log || rc=$$?; \
 	if [ $$rc -eq 1 ]; then \
 	  mv -f $(@D)/report.tmp.csv $(@D)/errors-with-patient-ids.csv 2>/dev/null || true; \
 	  echo "make: the cohort at $(DATA) is invalid; nothing was re-run and the previous report is unchanged." >&2; \
 	  echo "      full list: $(@D)/errors-with-patient-ids.csv" >&2; exit 1; \
-	elif [ $$rc -ne 0 ]; then rm -f $(@D)/report.tmp.csv; echo "make: validation step stopped; the previous report is unchanged." >&2; exit 1; fi
-	mv -f $(@D)/report.tmp.csv $@
+	elif [ $$rc -ne 0 ]; then rm -f $(@D)/report.tmp.csv; echo "make: validation step stopped; the previous report is unchanged." >&2; exit 1; fi; \
+	mv -f $(@D)/report.tmp.csv $@; \
 	rm -f $(@D)/errors-with-patient-ids.csv
+	@cp $(DATA_STAMP) $(@D)/data.json 2>/dev/null || true
+	+@$(call step_end,1,validation)
+
+# ---- #29 digests: a section re-runs when what made it changed, whatever the file times say -------
+# Each time make reads this file (for a goal that builds), analysis.report.provenance computes every
+# section's digest (notebook cells, merged parameters, data contents, analysis code,
+# requirements.lock, files the parameters name, and for 06/07 the digests of 01-05) and rewrites the
+# stamp $(PROV_DIR)/<section>.json only when it changed, or touches it when the digest recorded in
+# results/<section>/manifest.yaml differs (results written outside make, a run that stopped); the
+# notebook rule depends on the stamp. The validation step depends on $(PROV_DIR)/data.json (the
+# data's path and contents). A notebook and its paired .py that disagree stop make here ("run make
+# sync"). This runs before any rule (so make -q and make -n see it too) and takes ~0.3 s; a make with
+# nothing changed does nothing else. On the first build (no environment yet) a rule makes the stamps.
+## REUSE_FROM: another output folder: a section whose digest recorded there equals the current one is
+##             copied from it (results and executed notebook) instead of run; the validation too
+PROV_ARGS := --out "$(OUT)" --data "$(DATA)" --params "$(PARAMS)" --scenarios "$(SCENARIOS)"
+PROV_GOALS := $(filter-out $(NO_LOCK_GOALS) clean verify verify-record,$(or $(MAKECMDGOALS),report))
+ifneq ($(PROV_GOALS),)
+ifneq ($(shell command -v $(PY) 2>/dev/null),)
+PROV_STATUS := $(shell $(PY) -m analysis.report.provenance stamps $(PROV_ARGS) \
+  $(if $(filter-out validate,$(PROV_GOALS)),,--data-only) 2>&1 && echo PROV-OK)
+ifneq ($(lastword $(PROV_STATUS)),PROV-OK)
+$(error $(PROV_STATUS))
+endif
+endif
+endif
+$(SECTION_STAMPS) $(DATA_STAMP) &: | $(ENV)
+	@$(PY) -m analysis.report.provenance stamps $(PROV_ARGS)
 
 # Each notebook runs in order (papermill, through analysis.report.runner (#24): it writes into a
 # temporary file moved into place on success; a failure prints one line naming the section and
@@ -168,11 +217,13 @@ $(VALID): $(DATA_FILES) analysis/data/escape.py analysis/data/schema.py analysis
 # by PARAMS/common.yaml and PARAMS/<section>.yaml when present; nothing is written into PARAMS).
 .SECONDEXPANSION:
 $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb params/%.yaml params/common.yaml \
-  $$(wildcard $(PARAMS)/$$*.yaml $(PARAMS)/common.yaml) $(VALID) $(NB_SRC) | $(ENV)
+  $$(wildcard $(PARAMS)/$$*.yaml $(PARAMS)/common.yaml) $(VALID) $(NB_SRC) $(PROV_DIR)/%.json | $(ENV)
+	+@$(call step_start,$(call section_step,$*),$*)
 	@mkdir -p $(EXEC_DIR)
-	@echo "== running $*"
 	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
+	  --provenance $(PROV_DIR)/$*.json $(if $(REUSE_FROM),--reuse-from "$(REUSE_FROM)") \
 	  --params-dir $(PARAMS) -p data "$(DATA)" -p out "$(OUT)"
+	+@$(call step_end,$(call section_step,$*),$*)
 
 # the scorecard reads every other section's numbers (01-05; not the sensitivity section's)
 $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
@@ -189,14 +240,15 @@ $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scena
 # a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
 SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
 $(EXECUTED): | $(SCENARIOS_OK)
-$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_SRC) analysis/report/params.py | $(ENV)
+$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_SRC) analysis/report/params.py \
+  $(PROV_DIR)/07-sensitivity.json | $(ENV)
 	@mkdir -p $(@D)
 	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
 	@touch $@
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
-	$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
+	@$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
 
 ifneq ($(REPORT_DIR),report)
 # another cohort's report: a copy of the manuscript sources next to its own results
@@ -212,8 +264,9 @@ endif
 # them on an error: .DELETE_ON_ERROR removed the previous index.pdf when a render failed.
 .PRECIOUS: $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf $(EXECUTED)
 $(REPORT_DIR)/_output/index.html $(REPORT_DIR)/_output/index.pdf &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
-	@echo "== rendering $(REPORT_DIR)"
+	+@$(call step_start,$(STEP_TOTAL),report)
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
+	+@$(call step_end,$(STEP_TOTAL),report)
 	@echo "== report: $(REPORT_DIR)/_output/index.html and index.pdf"
 	@echo "== to check that a fresh build reproduces the recorded numbers (expected/numbers.yaml): make verify"
 
@@ -230,9 +283,9 @@ space := $(empty) $(empty)
 .PHONY: sensitivity
 ## sensitivity: a complete report per named scenario in build/sensitivity/<scenario>/ (make -j: side by
 ##              side), then build/sensitivity/comparison.html and .csv: the scenarios against the base.
-##              A scenario's report copies the base's validated data and every section whose merged
-##              parameters (and the sections it reads) are the base's; only the others run. One line per
-##              scenario: "[5/16] efron-ties: 3 sections re-run, 4 reused, 21.0 s"
+##              A scenario's report copies from the base (REUSE_FROM) the validated data and every
+##              section whose digest is the base's; only the others run. One line per scenario:
+##              "[5/16] efron-ties: 3 sections re-run, 4 reused, 21.0 s"
 ## ONLY: make sensitivity ONLY=efron-ties,wilson-ci builds only these scenarios (the main report untouched)
 sensitivity: $(SCENARIOS_OK) $(REPORT_DIR)/_output/index.html | $(ENV)
 	@$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT) \
@@ -246,9 +299,10 @@ SCENARIO_TARGETS := $(SCENARIO_NAMES:%=sensitivity-scenario-%)
 .PHONY: sensitivity-reports $(SCENARIO_TARGETS)
 sensitivity-reports: $(SCENARIO_TARGETS)
 $(SCENARIO_TARGETS): sensitivity-scenario-%:
-	+@$(PY) -m analysis.sensitivity.reuse prepare --base-out $(OUT) --base-params $(PARAMS) --out $(SENS_ROOT)/$*; \
+	+@$(PY) -m analysis.sensitivity.reuse start --out $(SENS_ROOT)/$*; \
 	  rc=0; $(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params \
-	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml report >$(SENS_ROOT)/$*/build.log 2>&1 || rc=$$?; \
+	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) report \
+	    >$(SENS_ROOT)/$*/build.log 2>&1 || rc=$$?; \
 	  $(PY) -m analysis.sensitivity.reuse summary --out $(SENS_ROOT)/$* --names "$(SCENARIO_NAMES)" --rc $$rc \
 	    --log $(SENS_ROOT)/$*/build.log; exit $$rc
 
@@ -279,11 +333,13 @@ params-diff: | $(ENV)
 VERIFY_OUT := build/verify
 .PHONY: verify
 ## verify: build the default report's sections afresh (build/verify/) and compare every number with the
-##         committed record expected/numbers.yaml ("all N numbers identical", or the table of differences)
+##         committed record expected/numbers.yaml; prints the verification certificate (commit, input
+##         checksums, changed params, environment, result per section), also build/verify/verification.md/.html
+# (#29) it prints and writes the verification certificate: build/verify/verification.md and .html
 verify: | $(ENV)
-	rm -rf $(VERIFY_OUT)
-	+$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections
-	$(PY) -m analysis.sensitivity.verify check $(VERIFY_OUT)/results
+	+@started=$$(date +%s.%N); rm -rf $(VERIFY_OUT); \
+	$(MAKE) --no-print-directory DATA=data/synthetic PARAMS=params OUT=$(VERIFY_OUT) sections && \
+	$(PY) -m analysis.sensitivity.verify check $(VERIFY_OUT)/results --out $(VERIFY_OUT) --started $$started
 
 .PHONY: verify-record
 ## verify-record: rewrite expected/numbers.yaml from a fresh build (when the results are meant to change)
@@ -345,7 +401,7 @@ lock: | $(ENV)
 .PHONY: clean
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
-	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto \
+	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/.quarto \
 	  $(REPORT_DIR)/render.log
 
 .PHONY: distclean

@@ -250,11 +250,14 @@ def _folder_files(params_dir: Path, defaults: dict) -> dict[str, tuple[Path, dic
     return files
 
 
-def load_params(params_dir: str | Path, defaults_dir: str | Path = PARAMS_DIR) -> dict[str, dict]:
+def load_params(params_dir: str | Path, defaults_dir: str | Path = PARAMS_DIR, check: bool = True
+                ) -> dict[str, dict]:
     """Every section's parameters, ``{section: {parameter: value}}``: the defaults overlaid by the folder.
 
-    Each section's merged parameters are checked (:func:`check_params`): a value no notebook
-    accepts is an error naming the file, line and column of the key that set it.
+    With ``check`` (the default) each section's merged parameters are checked (:func:`check_params`):
+    a value no notebook accepts is an error naming the file, line and column of the key that set
+    it. (Unknown files and parameters are always errors; ``check=False`` spares the value checks'
+    imports where ``make`` has checked the folder already, e.g. the notebook runner.)
 
     Raises
     ------
@@ -273,7 +276,7 @@ def load_params(params_dir: str | Path, defaults_dir: str | Path = PARAMS_DIR) -
     if same:
         files = {s: (dd / f"{s}.yaml", {}, None) for s in defaults}
     merged = overlay(defaults, {s: data for s, (_, data, _) in files.items()})
-    for section in sorted(merged):
+    for section in sorted(merged) if check else ():
         try:
             check_params(section_params(merged, section))
         except (ValueError, TypeError) as exc:
@@ -297,10 +300,12 @@ def _blame(defaults, files, section, exc) -> str:
     return f"{' over '.join(files_named)}: invalid value: {exc}"
 
 
-def merged_params(section: str, params_dir: str | Path = PARAMS_DIR, defaults_dir: str | Path = PARAMS_DIR) -> dict:
+def merged_params(section: str, params_dir: str | Path = PARAMS_DIR, defaults_dir: str | Path = PARAMS_DIR,
+                  check: bool = True) -> dict:
     """The parameters a section's notebook receives: defaults' ``common`` + ``<section>``, overlaid by
-    the folder's ``common.yaml`` and ``<section>.yaml`` when present (every file of the folder checked)."""
-    params = load_params(params_dir, defaults_dir)
+    the folder's ``common.yaml`` and ``<section>.yaml`` when present (every file of the folder read;
+    ``check``: see :func:`load_params`)."""
+    params = load_params(params_dir, defaults_dir, check=check)
     if section not in params:
         raise ParamsError(f"{defaults_dir}: no params file for section {section!r}")
     return section_params(params, section)

@@ -179,7 +179,18 @@ def check_results_consistent(results_dir: Path | str) -> dict[str, str]:
         raise RenderError(f"the results in {results_dir} come from different input files (sections {shown}): "
                           f"an earlier build stopped part-way; run make again so that every section is "
                           f"recomputed from the same cohort (nothing was rendered)")
+    _check_digests(results_dir)
     return dict(next(iter(by_inputs), ()))
+
+
+def _check_digests(results_dir: Path) -> None:
+    """(#29) Refuse sections whose recorded digests no longer match their inputs (analysis.report.provenance)."""
+    from analysis.report import provenance
+
+    try:
+        provenance.check_results(results_dir)
+    except provenance.ProvenanceError as exc:
+        raise RenderError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------- publishing

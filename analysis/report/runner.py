@@ -46,6 +46,27 @@ def merged_parameters(files: list[str], params: list[tuple[str, str]]) -> dict:
     return out
 
 
+class ProvenanceMismatch(RuntimeError):
+    """The parameters the runner received do not hash as the provenance stamp says."""
+
+
+def _provenance_entry(section: str, stamp: Path | None, params: dict) -> dict | None:
+    """The stamp's digest entry, checked against the parameters this run received (None: no stamp)."""
+    if stamp is None:
+        return None
+    import json
+
+    from analysis.report import provenance
+
+    entry = json.loads(Path(stamp).read_text(encoding="utf-8"))
+    mine = provenance.digest_of(provenance.hashed_parameters(params))
+    if entry["components"]["parameters"] != mine:
+        raise ProvenanceMismatch(
+            f"the parameters make passed differ from those analysis.report.provenance hashed for {section} "
+            f"(keep analysis.report.provenance.section_spec in line with the Makefile's notebook rule)")
+    return entry
+
+
 def failure_line(section: str, exc: BaseException) -> str:
     """One line saying why ``section`` failed (the notebook's exception type and message)."""
     ename = getattr(exc, "ename", None) or type(exc).__name__
@@ -54,6 +75,57 @@ def failure_line(section: str, exc: BaseException) -> str:
         evalue = str(exc)
     first = " ".join(str(evalue).split())  # the message on one line
     return visible(f"section {section} failed: {ename}: {first}" if first else f"section {section} failed: {ename}")
+
+
+def quiet_kernel_manager_class():
+    """The kernel manager papermill starts each notebook's kernel with (#29: a quiet build).
+
+    * **IPC transport** (Unix sockets in a private temporary folder) instead of TCP on localhost:
+      ipykernel >= 7.3 warns at every start ``Kernel is running over TCP without encryption`` when
+      its ZMQ sockets are bound over TCP without CurveZMQ keys; kernel and runner share the
+      machine, so IPC is the native fix (and closes the loopback ports). The socket path is
+      absolute (jupyter_client's default ``kernel-ipc`` is relative, resolved by kernel and client
+      against their own working folders).
+    * **No interrupt before the shutdown**: jupyter_client's ``shutdown_kernel`` first interrupts
+      the kernel (SIGINT) and then asks it to shut down; a SIGINT that lands while the kernel
+      handles a message makes ipykernel log ``ERROR | KeyboardInterrupt caught in kernel``. A
+      finished notebook has nothing left to interrupt, so the shutdown request is sent alone (a
+      kernel that does not exit is still killed by jupyter_client after its wait).
+    """
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class QuietKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            if self.transport != "ipc":
+                return super()._ip_default()
+            folder = tempfile.mkdtemp(prefix="nbk-")
+            self._ipc_folder = folder
+            return os.path.join(folder, "kernel")
+
+        async def _async_interrupt_kernel(self):
+            if getattr(self, "shutting_down", False):
+                return
+            return await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            folder = getattr(self, "_ipc_folder", None)
+            if folder and not restart:
+                import shutil
+
+                shutil.rmtree(folder, ignore_errors=True)
+
+    return QuietKernelManager
 
 
 def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel: str | None = None,
@@ -72,7 +144,8 @@ def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel:
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name=kernel, cwd=cwd,
                             progress_bar=progress_bar, log_output=log_output,
-                            request_save_on_cell_execute=save_on_cell_execute)
+                            request_save_on_cell_execute=save_on_cell_execute,
+                            kernel_manager_class=quiet_kernel_manager_class())
     except BaseException:
         if tmp.exists():
             os.replace(tmp, failed)
@@ -99,16 +172,37 @@ def main(argv: list[str] | None = None) -> int:
                     help="write the executed notebook once, at the end (as papermill's flag)")
     ap.add_argument("--log", type=Path, default=None,
                     help="where to write the traceback of an unexpected error (default: <output>.log)")
+    ap.add_argument("--provenance", type=Path, default=None,
+                    help="the section's digest stamp (OUT/.provenance/<section>.json, written by "
+                         "python -m analysis.report.provenance stamps): recorded in its manifest.yaml")
+    ap.add_argument("--reuse-from", default=None,
+                    help="another output folder: copy the section's results and executed notebook from it "
+                         "instead of running when the digest recorded there is the current one")
     args = ap.parse_args(argv)
     try:
         params = merged_parameters(args.parameters_file, [tuple(p) for p in args.parameter])
         if args.params_dir is not None:
             from analysis.report.params import merged_params
 
-            params = {**merged_params(args.section, args.params_dir), **params}
+            params = {**merged_params(args.section, args.params_dir, check=False), **params}
+        entry = _provenance_entry(args.section, args.provenance, params)
+        if entry is not None and args.reuse_from:
+            from analysis.report import provenance
+
+            if provenance.reuse_section(args.section, entry["digest"], reuse_from=args.reuse_from,
+                                        out=params.get("out", "."), executed=args.output):
+                print(f"section {args.section}: reused from {visible(str(args.reuse_from))} (same digest "
+                      f"{entry['digest'][:12]})")
+                return 0
+        # (#29) progress bars only on a terminal: in a log, or in make's held-back output, they are noise
         run(args.section, args.notebook, args.output, parameters=params, kernel=args.kernel, cwd=args.cwd,
-            progress_bar=args.progress_bar, log_output=args.log_output,
+            progress_bar=args.progress_bar and sys.stderr.isatty(), log_output=args.log_output,
             save_on_cell_execute=args.save_on_cell_execute)
+        if entry is not None:
+            from analysis.paths import resolve
+            from analysis.report import provenance
+
+            provenance.record_in_manifest(resolve(params.get("out", ".")) / "results", args.section, entry)
     except KeyboardInterrupt:
         print(f"section {args.section} interrupted", file=sys.stderr)
         return 130

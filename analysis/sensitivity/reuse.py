@@ -1,41 +1,41 @@
-"""Scenario reports that reuse what did not change: which sections a scenario must run again.
+"""Scenario reports that reuse what did not change, and one progress line per scenario.
 
 A scenario's report (``make sensitivity``: ``build/sensitivity/<name>/``) is built from the same
-notebooks, code and data as the base report; what differs is its parameters. A section whose
-merged parameters (:func:`analysis.report.params.section_params`: ``common`` + its own file) are
-the base's, and whose every input section is reused too, gives the base's results: it is copied
-from the base's output folder (results, executed notebook) instead of being run. The validated
-data are always the base's (same cohort). So a scenario that changes ``ties`` runs
-``04-subgroups`` again, and the scorecard and the sensitivity section that read it, and copies
-the other four. The sensitivity section of a scenario report reads every params file and its own
-scenarios file (none: a scenario's report shows the multiverse around its own parameters; the
-named scenarios are compared on the comparison page), so it always runs.
+notebooks, code and data as the base report; what differs is its parameters. Its build runs with
+``REUSE_FROM=<the base's output folder>`` (#29, :mod:`analysis.report.provenance`): the
+validation step and every section whose digest (notebook, merged parameters, data, code, lock
+file, the files its parameters name and, for 06 and 07, the digests of 01-05) equals the one
+recorded in the base's manifest is copied from the base instead of run. So a scenario that changes
+``ties`` runs ``04-subgroups`` again and the scorecard and the sensitivity section that read it,
+and copies the validation and the other four sections. The sensitivity section of a scenario
+report reads every params file (the scenario's differ) and its own scenarios file (none: a
+scenario's report shows the multiverse around its own parameters; the scenarios are compared on
+the comparison page), so it always runs.
 
-The decision (:func:`reuse_plan`) is a pure function of the two parameter sets; the copy
-(:func:`prepare`) records in ``<scenario out>/executed/.reused.yaml`` what it copied, from which
-base notebook (its SHA-256) and with which parameters, so a second run copies nothing and Make,
-which sees the copies newer than their inputs, runs only the rest.
+:func:`reuse_plan` says, from the two parameter sets alone, which sections a scenario must run
+(what the digests decide when notebook, data and code are the base's); :func:`summary_line` is the
+progress line (``[5/16] efron-ties: 3 sections re-run, 4 reused, 6.3 s``), counted from the
+scenario build's log (the runner's ``section S: reused from ...`` lines) and the executed
+notebooks' times.
 
 Command line (the Makefile's ``sensitivity-scenario-<name>`` steps)::
 
-    python -m analysis.sensitivity.reuse prepare --base-out . --base-params params --out build/sensitivity/efron-ties
-    python -m analysis.sensitivity.reuse summary --out build/sensitivity/efron-ties --names "a efron-ties b"
+    python -m analysis.sensitivity.reuse start --out build/sensitivity/efron-ties
+    python -m analysis.sensitivity.reuse summary --out build/sensitivity/efron-ties --names "a efron-ties b" \
+        --log build/sensitivity/efron-ties/build.log --rc 0
+    python -m analysis.sensitivity.reuse plan --base-params params --out build/sensitivity/efron-ties
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
+import re
 import time
 from pathlib import Path
-
-import yaml
 
 from analysis.report.params import ParamsError, load_params, section_params
 from analysis.report.results import ANALYSIS_SECTIONS
 
-__all__ = ["SECTIONS", "READS", "ALWAYS_RUN", "reuse_plan", "params_digest", "prepare", "summary_line"]
+__all__ = ["SECTIONS", "READS", "ALWAYS_RUN", "reuse_plan", "start", "build_status", "summary_line"]
 
 #: The report's sections in build order.
 SECTIONS = (*ANALYSIS_SECTIONS, "06-scorecard", "07-sensitivity")
@@ -43,18 +43,7 @@ SECTIONS = (*ANALYSIS_SECTIONS, "06-scorecard", "07-sensitivity")
 READS = {"06-scorecard": ANALYSIS_SECTIONS, "07-sensitivity": ANALYSIS_SECTIONS}
 #: Sections that read every params file and the scenarios file: in a scenario's report they run.
 ALWAYS_RUN = ("07-sensitivity",)
-STAMP = ".reused.yaml"
 PROGRESS = ".progress.json"
-
-
-def params_digest(params: dict) -> str:
-    """SHA-256 of a section's merged parameters (keys sorted), as a stable short string.
-
-    >>> params_digest({"b": 1, "a": [1, 2]}) == params_digest({"a": [1, 2], "b": 1})
-    True
-    """
-    text = json.dumps(params, sort_keys=True, default=repr, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def reuse_plan(base: dict[str, dict], scenario: dict[str, dict], sections=SECTIONS, reads=READS,
@@ -78,108 +67,57 @@ def reuse_plan(base: dict[str, dict], scenario: dict[str, dict], sections=SECTIO
     return plan
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def _copy_file(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.copyfile(src, tmp)  # a fresh mtime: Make sees the copy newer than its inputs
-    os.replace(tmp, dst)
-
-
-def _copy_tree(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp, copy_function=shutil.copyfile)
-    shutil.rmtree(dst, ignore_errors=True)
-    os.replace(tmp, dst)
-
-
-def prepare(base_out: str | Path, base_params: str | Path, out: str | Path, params: str | Path | None = None
-            ) -> dict[str, str]:
-    """Copy into a scenario's output folder the validated data and every reusable section of the base.
-
-    ``params`` is the scenario's params folder (default ``<out>/params``). Returns ``{section:
-    "copied" | "reused" (copied by an earlier run, still right) | "run"}`` and writes the progress
-    record the summary line reads. Nothing is copied from a base section that is not built.
-    """
-    base_out, out = Path(base_out), Path(out)
-    params = Path(params) if params is not None else out / "params"
-    plan = reuse_plan(load_params(base_params), load_params(params))
-    stamp_file = out / "executed" / STAMP
-    stamps = (yaml.safe_load(stamp_file.read_text(encoding="utf-8")) or {}) if stamp_file.exists() else {}
-    scen = load_params(params)
-    status: dict[str, str] = {}
-    # the validated data: the same cohort, so the base's (never re-validated per scenario)
-    bval = base_out / "validation"
-    if (bval / "validated.pkl").exists():
-        want = _sha(bval / "validated.pkl")
-        if stamps.get("validation") != want or not (out / "validation" / "validated.pkl").exists():
-            for f in sorted(p for p in bval.iterdir() if p.is_file() and not p.name.endswith(".log")):
-                _copy_file(f, out / "validation" / f.name)
-            stamps["validation"] = want
-    for s in SECTIONS:
-        nb = base_out / "executed" / f"{s}.ipynb"
-        if not plan[s] or not nb.exists() or not (base_out / "results" / s).is_dir():
-            status[s] = "run"
-            stamps.pop(s, None)
-            continue
-        want = f"{_sha(nb)} {params_digest(section_params(scen, s))}"
-        target = out / "executed" / f"{s}.ipynb"
-        if stamps.get(s) == want and target.exists():
-            status[s] = "reused"
-            continue
-        _copy_tree(base_out / "results" / s, out / "results" / s)
-        _copy_file(nb, target)
-        (out / "executed" / f"{s}.failed.ipynb").unlink(missing_ok=True)
-        stamps[s] = want
-        status[s] = "copied"
-    stamp_file.parent.mkdir(parents=True, exist_ok=True)
-    stamp_file.write_text(yaml.safe_dump(stamps, sort_keys=True), encoding="utf-8")
+def start(out: str | Path) -> None:
+    """Record when a scenario's build starts and its executed notebooks' times (for the summary)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     mtimes = {s: (out / "executed" / f"{s}.ipynb").stat().st_mtime_ns
               if (out / "executed" / f"{s}.ipynb").exists() else None for s in SECTIONS}
-    (out / PROGRESS).write_text(json.dumps({"start": time.time(), "status": status, "mtimes": mtimes}),
-                                encoding="utf-8")
-    return status
+    (out / PROGRESS).write_text(json.dumps({"start": time.time(), "mtimes": mtimes}), encoding="utf-8")
 
 
-def summary_line(name: str, index: int, total: int, status: dict[str, str], ran: list[str], seconds: float,
-                 failed: bool = False) -> str:
-    """One line of progress per scenario.
-
-    >>> summary_line("efron-ties", 5, 16, {"01-cohort": "copied", "04-subgroups": "run"}, ["04-subgroups"], 6.31)
-    '[5/16] efron-ties: 1 section re-run, 1 reused, 6.3 s'
-    >>> summary_line("x", 1, 2, {"01-cohort": "reused"}, [], 0.42)
-    '[1/2] x: up to date, 0.4 s'
-    """
-    reused = sum(v in ("copied", "reused") for v in status.values())
-    head = f"[{index}/{total}] {name}: "
-    if failed:
-        return head + f"FAILED after {seconds:.1f} s ({len(ran)} re-run, {reused} reused)"
-    if not ran and not any(v == "copied" for v in status.values()):
-        return head + f"up to date, {seconds:.1f} s"
-    return head + f"{len(ran)} section{'s' if len(ran) != 1 else ''} re-run, {reused} reused, {seconds:.1f} s"
+_REUSED = re.compile(r"^section (\S+): reused from ")
 
 
-def _summary(out: Path, names: list[str], rc: int, log: Path | None) -> str:
+def build_status(out: Path, log_text: str) -> tuple[list[str], list[str]]:
+    """``(re-run, reused)`` sections of a scenario build, from its log and the executed notebooks' times."""
     record = json.loads((out / PROGRESS).read_text(encoding="utf-8"))
+    reused = [m.group(1) for line in log_text.splitlines() for m in [_REUSED.match(line.strip())] if m]
     ran = []
     for s in SECTIONS:
         f = out / "executed" / f"{s}.ipynb"
         now = f.stat().st_mtime_ns if f.exists() else None
-        if now is not None and now != record["mtimes"].get(s) and record["status"].get(s) == "run":
+        if now is not None and now != record["mtimes"].get(s) and s not in reused:
             ran.append(s)
+    return ran, [s for s in SECTIONS if s in reused]
+
+
+def summary_line(name: str, index: int, total: int, ran: list[str], reused: list[str], seconds: float,
+                 failed: bool = False) -> str:
+    """One line of progress per scenario.
+
+    >>> summary_line("efron-ties", 5, 16, ["04-subgroups", "06-scorecard"], ["01-cohort"], 6.31)
+    '[5/16] efron-ties: 2 sections re-run, 1 reused, 6.3 s'
+    >>> summary_line("x", 1, 2, [], [], 0.42)
+    '[1/2] x: up to date, 0.4 s'
+    """
+    head = f"[{index}/{total}] {name}: "
+    if failed:
+        return head + f"FAILED after {seconds:.1f} s ({len(ran)} re-run, {len(reused)} reused)"
+    if not ran and not reused:
+        return head + f"up to date, {seconds:.1f} s"
+    return head + f"{len(ran)} section{'s' if len(ran) != 1 else ''} re-run, {len(reused)} reused, {seconds:.1f} s"
+
+
+def _summary(out: Path, names: list[str], rc: int, log: Path | None) -> str:
+    record = json.loads((out / PROGRESS).read_text(encoding="utf-8"))
+    text = log.read_text(encoding="utf-8", errors="replace") if log is not None and log.exists() else ""
+    ran, reused = build_status(out, text)
     name = out.name
     index = names.index(name) + 1 if name in names else 0
-    line = summary_line(name, index, len(names), record["status"], ran, time.time() - record["start"], rc != 0)
-    if rc != 0 and log is not None and log.exists():
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+    line = summary_line(name, index, len(names), ran, reused, time.time() - record["start"], rc != 0)
+    if rc != 0 and text:
+        tail = text.splitlines()[-15:]
         line += "\n" + "\n".join("    " + t for t in tail) + f"\n    (full log: {log})"
     return line
 
@@ -190,9 +128,8 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m analysis.sensitivity.reuse",
                                  description="Reuse the base report's unchanged sections in a scenario's report")
-    ap.add_argument("command", choices=("prepare", "summary", "plan"))
+    ap.add_argument("command", choices=("start", "summary", "plan"))
     ap.add_argument("--out", required=True, help="the scenario's output folder (build/sensitivity/<name>)")
-    ap.add_argument("--base-out", default=".", help="the base report's output folder")
     ap.add_argument("--base-params", default="params", help="the base params folder")
     ap.add_argument("--names", default="", help="summary: the scenarios being built, in order (for [k/N])")
     ap.add_argument("--rc", type=int, default=0, help="summary: the scenario build's exit status")
@@ -200,8 +137,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     try:
-        if args.command == "prepare":
-            prepare(args.base_out, args.base_params, out)
+        if args.command == "start":
+            start(out)
         elif args.command == "plan":
             plan = reuse_plan(load_params(args.base_params), load_params(out / "params"))
             print(" ".join(f"{s}:{'reuse' if v else 'run'}" for s, v in plan.items()))

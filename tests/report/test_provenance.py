@@ -1,0 +1,131 @@
+"""Section digests (analysis.report.provenance, #29): what enters a digest, what does not, and how a
+change is named. The make-level stale cases are in tests/test_stale_results.py."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from analysis.paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJ_ROOT, SYNTHETIC_DIR
+from analysis.report import provenance as pv
+from analysis.report import runner
+
+
+def _spec(section="03-survival", **kw):
+    args = dict(data="data/synthetic", out=".", params="params", scenarios="params/sensitivity.yaml")
+    args.update(kw)
+    return pv.section_spec(section, **args)
+
+
+@pytest.mark.parametrize("section", pv.SECTIONS)
+def test_parameters_are_hashed_as_papermill_merges_them(section):
+    """The runner merges -f/-p with papermill's own functions; provenance without importing papermill."""
+    spec = _spec(section)
+    ours = pv.merged_parameters(spec.files, spec.set)
+    theirs = runner.merged_parameters(list(spec.files), list(spec.set))
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("text", ["True", "False", "None", "12", "-3", "1.5", "1e-3", "nan", "x", "params", ""])
+def test_values_are_typed_as_papermills_command_line_types_them(text):
+    from papermill.cli import _resolve_type
+
+    ours, theirs = pv.resolve_type(text), _resolve_type(text)
+    assert type(ours) is type(theirs) and (ours == theirs or ours != ours)
+
+
+def test_the_output_folder_is_not_part_of_the_digest():
+    a = pv.current_digests(data="data/synthetic", out=".", sections=["03-survival"])["03-survival"]
+    b = pv.current_digests(data="data/synthetic", out="build/elsewhere", sections=["03-survival"])["03-survival"]
+    assert a["digest"] == b["digest"]
+
+
+def test_each_input_changes_the_digest(tmp_path):
+    params = tmp_path / "params"
+    shutil.copytree(PARAMS_DIR, params)
+    base = pv.current_digests(data="data/synthetic", out=".", params=str(params))
+    # a parameter of one section: that section and the two that read it (06 via 03's digest, 07 via both)
+    f = params / "03-survival.yaml"
+    f.write_text(f.read_text() + "conf_level: 0.9\n")
+    now = pv.current_digests(data="data/synthetic", out=".", params=str(params))
+    changed = {s for s in pv.SECTIONS if now[s]["digest"] != base[s]["digest"]}
+    assert changed == {"03-survival", "06-scorecard", "07-sensitivity"}
+    assert pv.changed_components(base["03-survival"]["components"], now["03-survival"]["components"],
+                                 spec=now["03-survival"]["spec"]) == [
+        f"its parameters ({params}/common.yaml + {params}/03-survival.yaml)"]
+    # the data: every section
+    data = tmp_path / "cohort"
+    shutil.copytree(SYNTHETIC_DIR, data)
+    (data / "cohort.yaml").write_text((data / "cohort.yaml").read_text() + "\n# another site\n")
+    other = pv.current_digests(data=str(data), out=".")
+    assert all(other[s]["digest"] != pv.current_digests(data="data/synthetic", out=".")[s]["digest"]
+               for s in pv.SECTIONS)
+
+
+def test_the_data_digest_is_of_contents_not_of_the_path(tmp_path):
+    data = tmp_path / "site" / "export"
+    shutil.copytree(SYNTHETIC_DIR, data)
+    assert pv.data_digest(data) == pv.data_digest(SYNTHETIC_DIR)
+
+
+def test_notebook_digest_ignores_outputs_but_not_sources(tmp_path):
+    nb = json.loads((NOTEBOOKS_DIR / "05-safety.ipynb").read_text())
+    f = tmp_path / "nb.ipynb"
+    f.write_text(json.dumps(nb))
+    d0 = pv.notebook_digest(f)
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hello"}]
+    code["execution_count"] = 3
+    f.write_text(json.dumps(nb))
+    assert pv.notebook_digest(f) == d0
+    code["source"] = "".join(code["source"]) + "\nprint(1)"
+    f.write_text(json.dumps(nb))
+    assert pv.notebook_digest(f) != d0
+
+
+def test_the_sections_code_follows_the_makefiles_layers():
+    rel = lambda s: {str(p.relative_to(PROJ_ROOT)) for p in pv.code_files(s)}  # noqa: E731
+    base = rel("03-survival")
+    assert "analysis/stats/km.py" in base and "analysis/report/tables.py" in base
+    assert not {"analysis/report/render.py", "analysis/report/runner.py", "analysis/report/provenance.py"} & base
+    assert not any(p.startswith(("analysis/synthetic/", "analysis/sensitivity/")) for p in base)
+    assert "analysis/synthetic/calibrate.py" in rel("06-scorecard") - base
+    assert "analysis/sensitivity/headline.py" in rel("07-sensitivity") - base
+
+
+def test_an_unsynced_py_pair_stops_make_with_a_line_saying_run_make_sync(tmp_path):
+    """An edited notebooks/NN-x.py without make sync: the check names both files and says what to do."""
+    for ext in (".ipynb", ".py"):
+        shutil.copy(NOTEBOOKS_DIR / f"05-safety{ext}", tmp_path / f"05-safety{ext}")
+    cache: dict = {}
+    pv.check_pairs([tmp_path / "05-safety.ipynb"], cache)  # in sync: no error, and remembered
+    assert cache
+    py = tmp_path / "05-safety.py"
+    py.write_text(py.read_text().replace('SECTION = "05-safety"', 'SECTION = "05-safety"  # edited', 1))
+    with pytest.raises(pv.ProvenanceError) as err:
+        pv.check_pairs([tmp_path / "05-safety.ipynb"], cache)
+    msg = str(err.value)
+    assert "05-safety.ipynb and 05-safety.py differ" in msg and "run make sync" in msg
+    assert "\n" not in msg
+
+
+def test_reuse_needs_the_same_digest(tmp_path):
+    other = tmp_path / "other"
+    (other / "results" / "05-safety").mkdir(parents=True)
+    (other / "executed").mkdir()
+    (other / "executed" / "05-safety.ipynb").write_text("{}")
+    (other / "results" / "05-safety" / "manifest.yaml").write_text("digest: abc\n")
+    (other / "results" / "05-safety" / "numbers.yaml").write_text("safety: {n: 1}\n")
+    out = tmp_path / "out"
+    assert not pv.reuse_section("05-safety", "abd", reuse_from=other, out=out, executed=out / "executed" / "05-safety.ipynb")
+    assert not (out / "results").exists()
+    assert pv.reuse_section("05-safety", "abc", reuse_from=other, out=out, executed=out / "executed" / "05-safety.ipynb")
+    assert (out / "results" / "05-safety" / "numbers.yaml").read_text() == "safety: {n: 1}\n"
+    assert (out / "executed" / "05-safety.ipynb").is_file()
+
+
+def test_results_without_digests_are_left_to_the_older_checks(tmp_path):
+    (tmp_path / "03-survival").mkdir()
+    (tmp_path / "03-survival" / "manifest.yaml").write_text("section: 03-survival\ninputs: {}\n")
+    assert pv.check_results(tmp_path) == {}
