@@ -254,10 +254,11 @@ def _path_parameter_files(parameters: dict) -> list[Path]:
         if key not in parameters or parameters[key] is None:
             continue
         p = _resolve(str(parameters[key]))
-        if kind == "dir":  # (#31) a params folder is an overlay: the project's defaults count too
+        if kind == "dir":  # (#31) a params folder is an overlay: the project's defaults count too (not
+            # the project's scenarios: a scenario report's own scenarios file is in its folder)
             files += sorted(p.glob("*.yaml")) if p.is_dir() else []
             if p.is_dir() and p.resolve() != (PROJ_ROOT / "params").resolve():
-                files += sorted((PROJ_ROOT / "params").glob("*.yaml"))
+                files += sorted(f for f in (PROJ_ROOT / "params").glob("*.yaml") if f.name != "sensitivity.yaml")
         elif p.is_file():
             files.append(p)
     return files
