@@ -35,6 +35,7 @@ import yaml
 
 from analysis.report import fmt
 from analysis.report.results import flatten
+from analysis.sensitivity.values import same_value, undefined  # noqa: F401  (re-exported)
 
 __all__ = ["RUN_SPECIFIC", "undefined", "same_value", "read_results", "compare_numbers", "comparison_frame",
            "comparison_csv", "plain", "Estimate", "estimates", "estimate_frame", "conclusion_frame", "meaning_notes",
@@ -43,29 +44,6 @@ __all__ = ["RUN_SPECIFIC", "undefined", "same_value", "read_results", "compare_n
 #: Keys whose value belongs to the run, not to the analysis.
 RUN_SPECIFIC = ("cohort.git_commit",)
 COLUMNS = ["key", "base_value", "value", "base_text", "text", "status"]
-
-
-def undefined(x) -> bool:
-    """Whether a value is undefined: ``None`` (``null`` in a results file) or a float NaN (in memory).
-
-    >>> undefined(None), undefined(float("nan")), undefined(0), undefined("NR")
-    (True, True, False, False)
-    """
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def same_value(x, y, rel: float = 1e-9) -> bool:
-    """Equal values: numbers within a relative ``rel``; an undefined value (``None``/``null`` or NaN,
-    :func:`undefined`) equals an undefined one, so NaN in memory equals ``null`` in ``numbers.yaml``.
-
-    >>> same_value(0.1 + 0.2, 0.3), same_value(1.0, 1.1), same_value(None, 0), same_value(float("nan"), None)
-    (True, False, False, True)
-    """
-    if undefined(x) or undefined(y):
-        return undefined(x) and undefined(y)
-    if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
-        return x == y or abs(x - y) <= rel * max(abs(x), abs(y))
-    return x == y
 
 
 def results_folder(path: str | Path) -> Path:
@@ -353,7 +331,7 @@ def summarise(results: dict[str, dict[str, tuple]], conclusions, base: str = "ba
     ``params`` maps a folder's name to its parameter set (for the meaning notes and what each sets),
     the base's included; ``rationales`` maps a scenario to its one line.
     """
-    from analysis.sensitivity.tables import describe_value
+    from analysis.sensitivity.scenarios import describe_value
 
     params = params or {}
     est = estimate_frame(results, base)

@@ -24,7 +24,7 @@ import numpy as np
 from analysis.data import cohort as cohort_mod
 from analysis.data.landmark import exclude_early_deaths
 from analysis.report import endpoints, fmt, tables
-from analysis.sensitivity.compare import same_value, undefined
+from analysis.sensitivity.values import same_value, undefined
 from analysis.sensitivity.scenarios import section_params
 from analysis.stats import compare, km, response
 from analysis.stats.control import CoxControl, ResponseControl, SurvControl

@@ -37,8 +37,10 @@ from pathlib import Path
 
 import yaml
 
+from analysis.data.cohort import baseline_variables
 from analysis.report.params import (SCENARIOS_FILE, ParamsError, _kind, check_params, key_marks, load_params,
                                     overlay, read_yaml, section_params)
+from analysis.report.tables import NUMERIC_OF
 
 __all__ = ["ScenarioError", "Scenario", "SCENARIOS_FILE", "load_base", "load_scenarios", "overlay",
            "check_changes", "check_params", "section_params", "scenario_params", "write_params", "select", "describe"]
@@ -172,6 +174,30 @@ def load_scenarios(path: str | Path, base: dict[str, dict]) -> list[Scenario]:
     return out
 
 
+#: The baseline variables a Cox coding may name (a coding of ``null`` is an ordinal score of the levels).
+_COX_VARIABLES = frozenset(v.name for v in baseline_variables())
+
+def describe_value(key: str, value) -> str:
+    """A parameter value as a reader reads it: no "None", "True" or Python reprs.
+
+    >>> describe_value("anlotinib_dose_mg", None), describe_value("exclude_not_evaluable", True)
+    ('ordinal score (per step)', 'yes')
+    >>> describe_value("cox_covariates", {"ecog_group": "numeric"})
+    'ecog_group: numeric (per ECOG point)'
+    """
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {describe_value(k, v)}" for k, v in value.items())
+    if value is None:
+        return "ordinal score (per step)" if key in _COX_VARIABLES else "none"
+    if value == "numeric" and key in NUMERIC_OF:
+        return f"numeric (per {NUMERIC_OF[key][1]})"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(describe_value(key, v) for v in value)
+    return str(value)
+
+
 # --------------------------------------------------------------------------------------- writing
 def _dump(obj) -> str:
     return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, width=1000)
@@ -237,8 +263,6 @@ def select(scenarios: list[Scenario], only: str | None, path) -> list[Scenario]:
 def describe(scenarios: list[Scenario], width: int = 100) -> str:
     """The scenarios as a reader lists them: name, what it sets, and the rationale, wrapped at ``width``."""
     import textwrap
-
-    from analysis.sensitivity.tables import describe_value
 
     lines = [f"{len(scenarios)} scenarios (overlays on the base parameters):"]
     for i, s in enumerate(scenarios, start=1):

@@ -10,18 +10,13 @@ import re
 
 import pandas as pd
 
-from analysis.data.cohort import baseline_variables
 from analysis.report import fmt
-from analysis.report.tables import NUMERIC_OF
 from analysis.sensitivity.compare import compare_numbers
 from analysis.sensitivity.headline import headline
-from analysis.sensitivity.scenarios import Scenario, overlay
+from analysis.sensitivity.scenarios import Scenario, describe_value, overlay  # noqa: F401  (re-exported)
 
 __all__ = ["BASE", "describe_value", "evaluate", "comparisons", "SCENARIO_COLUMNS", "scenario_table", "scenario_list",
            "scenario_conclusions", "conclusion_numbers", "conclusion_table", "estimate_table"]
-
-#: The baseline variables a Cox coding may name (a coding of ``null`` is an ordinal score of the levels).
-_COX_VARIABLES = frozenset(v.name for v in baseline_variables())
 
 #: Row name of the base parameters.
 BASE = "base"
@@ -62,27 +57,6 @@ def _fill(template: str, nums: dict) -> tuple[str, list[str]]:
 def _text(text) -> str:
     """A printed number, or the dash for a number without a printed text (never "None")."""
     return fmt.MISSING if text is None else str(text)
-
-
-def describe_value(key: str, value) -> str:
-    """A parameter value as a reader reads it: no "None", "True" or Python reprs.
-
-    >>> describe_value("anlotinib_dose_mg", None), describe_value("exclude_not_evaluable", True)
-    ('ordinal score (per step)', 'yes')
-    >>> describe_value("cox_covariates", {"ecog_group": "numeric"})
-    'ecog_group: numeric (per ECOG point)'
-    """
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {describe_value(k, v)}" for k, v in value.items())
-    if value is None:
-        return "ordinal score (per step)" if key in _COX_VARIABLES else "none"
-    if value == "numeric" and key in NUMERIC_OF:
-        return f"numeric (per {NUMERIC_OF[key][1]})"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(describe_value(key, v) for v in value)
-    return str(value)
 
 
 def scenario_table(results: dict[str, dict], comps: dict[str, pd.DataFrame], columns=SCENARIO_COLUMNS
