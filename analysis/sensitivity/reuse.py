@@ -33,11 +33,12 @@ import time
 from pathlib import Path
 
 from analysis.report.params import ParamsError, load_params, section_params
-from analysis.report.results import ANALYSIS_SECTIONS
 
 __all__ = ["SECTIONS", "READS", "ALWAYS_RUN", "reuse_plan", "start", "build_status", "summary_line"]
 
-#: The report's sections in build order.
+#: The analysis sections (analysis.report.results.ANALYSIS_SECTIONS; not imported: this module runs
+#: twice per scenario and stays light) and the report's sections in build order.
+ANALYSIS_SECTIONS = ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety")
 SECTIONS = (*ANALYSIS_SECTIONS, "06-scorecard", "07-sensitivity")
 #: The sections whose results a section reads (it runs again when one of them does).
 READS = {"06-scorecard": ANALYSIS_SECTIONS, "07-sensitivity": ANALYSIS_SECTIONS}

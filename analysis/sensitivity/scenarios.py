@@ -37,10 +37,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis.data.cohort import baseline_variables
 from analysis.report.params import (SCENARIOS_FILE, ParamsError, _kind, check_params, key_marks, load_params,
                                     overlay, read_yaml, section_params)
-from analysis.report.tables import NUMERIC_OF
 
 __all__ = ["ScenarioError", "Scenario", "SCENARIOS_FILE", "load_base", "load_scenarios", "overlay",
            "check_changes", "check_params", "section_params", "scenario_params", "write_params", "select", "describe"]
@@ -72,13 +70,13 @@ def _read_yaml(path: Path, what: str):
         raise ScenarioError(str(exc)) from None
 
 
-def load_base(params_dir: str | Path) -> dict[str, dict]:
+def load_base(params_dir: str | Path, check: bool = True) -> dict[str, dict]:
     """The base parameters, ``{section: {parameter: value}}``: the project's defaults (``params/``)
     overlaid by the params folder's files (:func:`analysis.report.params.load_params`), each
     section's values checked: an unknown parameter or a value no notebook accepts is an error
     naming the folder's file, line and column, before any notebook runs."""
     try:
-        return load_params(params_dir)
+        return load_params(params_dir, check=check)
     except ParamsError as exc:
         raise ScenarioError(str(exc)) from None
 
@@ -119,7 +117,7 @@ def _marker(path: Path, tree):
     return where
 
 
-def load_scenarios(path: str | Path, base: dict[str, dict]) -> list[Scenario]:
+def load_scenarios(path: str | Path, base: dict[str, dict], check: bool = True) -> list[Scenario]:
     """Read and check a scenarios file against the base parameters (:func:`load_base`).
 
     Raises
@@ -163,7 +161,7 @@ def load_scenarios(path: str | Path, base: dict[str, dict]) -> list[Scenario]:
         check_changes(path, name, changes, base,
                       where=lambda *keys, _i=i: where("scenarios", _i - 1, "set", *keys))
         new = overlay(base, changes)
-        for section in new:
+        for section in new if check else ():
             try:
                 check_params(section_params(new, section))
             except (ValueError, TypeError) as exc:
@@ -174,8 +172,13 @@ def load_scenarios(path: str | Path, base: dict[str, dict]) -> list[Scenario]:
     return out
 
 
-#: The baseline variables a Cox coding may name (a coding of ``null`` is an ordinal score of the levels).
-_COX_VARIABLES = frozenset(v.name for v in baseline_variables())
+def _cox_names() -> tuple[frozenset, dict]:
+    """The baseline variables a Cox coding may name (``null``: an ordinal score of the levels) and
+    the numeric codings' units (imported on demand: this module is read by every make command)."""
+    from analysis.data.cohort import baseline_variables
+    from analysis.report.tables import NUMERIC_OF
+
+    return frozenset(v.name for v in baseline_variables()), NUMERIC_OF
 
 def describe_value(key: str, value) -> str:
     """A parameter value as a reader reads it: no "None", "True" or Python reprs.
@@ -187,8 +190,9 @@ def describe_value(key: str, value) -> str:
     """
     if isinstance(value, dict):
         return ", ".join(f"{k}: {describe_value(k, v)}" for k, v in value.items())
+    cox_variables, NUMERIC_OF = _cox_names()
     if value is None:
-        return "ordinal score (per step)" if key in _COX_VARIABLES else "none"
+        return "ordinal score (per step)" if key in cox_variables else "none"
     if value == "numeric" and key in NUMERIC_OF:
         return f"numeric (per {NUMERIC_OF[key][1]})"
     if isinstance(value, bool):
@@ -203,9 +207,9 @@ def _dump(obj) -> str:
     return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def scenario_params(params_dir: str | Path, scenario: Scenario) -> dict[str, dict]:
+def scenario_params(params_dir: str | Path, scenario: Scenario, check: bool = True) -> dict[str, dict]:
     """A scenario's parameters: the base (defaults overlaid by ``params_dir``) with its changes."""
-    return overlay(load_base(params_dir), scenario.changes)
+    return overlay(load_base(params_dir, check), scenario.changes)
 
 
 def write_params(params_dir: str | Path, scenario: Scenario, out_dir: str | Path) -> list[Path]:
@@ -218,7 +222,7 @@ def write_params(params_dir: str | Path, scenario: Scenario, out_dir: str | Path
     """
     src, dst = Path(params_dir), Path(out_dir)
     dst.mkdir(parents=True, exist_ok=True)
-    new = scenario_params(src, scenario)
+    new = scenario_params(src, scenario, check=False)  # loaded by load_scenarios, checked there
     written = []
     for section in sorted(new):
         changed = [k for k in scenario.keys() if k.startswith(f"{section}.")]
@@ -289,8 +293,11 @@ def main(argv=None) -> int:
                     "the rationales to OUT/rationales.yaml")
     args = ap.parse_args(argv)
     try:
-        base = load_base(args.params)
-        scenarios = select(load_scenarios(args.scenarios, base), args.only, args.scenarios)
+        # the values are checked by `check` (make runs it before anything else); the other commands
+        # read the files without the checks' imports
+        check = args.command == "check"
+        base = load_base(args.params, check)
+        scenarios = select(load_scenarios(args.scenarios, base, check), args.only, args.scenarios)
         if args.command == "list":
             print(describe(scenarios, shutil.get_terminal_size((100, 24)).columns - 1))
         elif args.command == "names":
@@ -304,7 +311,7 @@ def main(argv=None) -> int:
                 for f in write_params(args.params, s, Path(args.out) / s.name / "params"):
                     print(f"wrote {f}")
             notes = Path(args.out) / "rationales.yaml"
-            every = load_scenarios(args.scenarios, base) if args.only else scenarios
+            every = load_scenarios(args.scenarios, base, check) if args.only else scenarios
             text = _dump({s.name: s.rationale for s in every})
             if not notes.exists() or notes.read_text(encoding="utf-8") != text:
                 notes.write_text(text, encoding="utf-8")
