@@ -18,13 +18,24 @@ endif
 ## DATA: cohort folder (or .xlsx workbook) to analyse (default: the synthetic cohort)
 DATA ?= data/synthetic
 ## OUT: output root; results/, executed/ and report/_output/ go under it (default: . for the
-##      synthetic cohort, build/<name of DATA> otherwise, so reports of different cohorts coexist)
+##      synthetic cohort, build/<name of DATA> otherwise, so reports of different cohorts coexist;
+##      make notebook: build/notebook/<NB>)
+ifneq ($(filter notebook,$(MAKECMDGOALS)),)
+ifeq ($(strip $(NB)),)
+$(error make notebook needs NB=<section>, e.g. make notebook NB=03-survival PARAMS=params-mine)
+endif
+OUT ?= build/notebook/$(NB)
+ifeq ($(abspath $(OUT)),$(CURDIR))
+$(error make notebook writes into a scratch folder, never into the main report's results: choose OUT=build/...)
+endif
+endif
 ifeq ($(DATA),data/synthetic)
 OUT ?= .
 else
 OUT ?= build/$(notdir $(basename $(patsubst %/,%,$(DATA))))
 endif
-## PARAMS: folder of parameter files (common.yaml + one per section); copy it for a sensitivity analysis
+## PARAMS: folder of parameter files, an overlay on params/: it holds only what it changes (any of
+##         common.yaml and the sections' files); `make params-diff PARAMS=...` prints what differs
 PARAMS ?= params
 ## SCENARIOS: the named sensitivity scenarios, overlays on PARAMS (default: PARAMS/sensitivity.yaml, else
 ##            params/sensitivity.yaml); the report's sensitivity section and `make sensitivity` use them
@@ -49,7 +60,7 @@ endif
 # 0.1 s; a second make tries for 1 s before it says it waits); sub-makes of
 # the same OUT (BUILD_LOCK_HELD) and goals that write nothing there (help, test ...) take no lock,
 # nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
-NO_LOCK_GOALS := help test test-calibrate bench sync dictionary lock env calibrate distclean
+NO_LOCK_GOALS := help test test-calibrate test-scenarios bench sync dictionary lock env calibrate distclean params-diff scenarios
 ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
 ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
 ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
@@ -203,12 +214,16 @@ $(SECTION_STAMPS) $(DATA_STAMP) &: | $(ENV)
 # temporary file moved into place on success; a failure prints one line naming the section and
 # the notebook's exception, keeps executed/<section>.failed.ipynb, and exits non-zero).
 # Its own params file re-runs it alone; a change in the data or in analysis/ re-runs all.
-$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb $(PARAMS)/%.yaml $(PARAMS)/common.yaml $(VALID) $(NB_SRC) $(PROV_DIR)/%.json | $(ENV)
+# The notebook receives its merged parameters (analysis.report.params: the project's params/ overlaid
+# by PARAMS/common.yaml and PARAMS/<section>.yaml when present; nothing is written into PARAMS).
+.SECONDEXPANSION:
+$(EXEC_DIR)/%.ipynb: notebooks/%.ipynb params/%.yaml params/common.yaml \
+  $$(wildcard $(PARAMS)/$$*.yaml $(PARAMS)/common.yaml) $(VALID) $(NB_SRC) $(PROV_DIR)/%.json | $(ENV)
 	+@$(call step_start,$(call section_step,$*),$*)
 	@mkdir -p $(EXEC_DIR)
 	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
 	  --provenance $(PROV_DIR)/$*.json $(if $(REUSE_FROM),--reuse-from "$(REUSE_FROM)") \
-	  -f $(PARAMS)/common.yaml -f $(PARAMS)/$*.yaml -p data "$(DATA)" -p out "$(OUT)"
+	  --params-dir $(PARAMS) -p data "$(DATA)" -p out "$(OUT)"
 	+@$(call step_end,$(call section_step,$*),$*)
 
 # the scorecard reads every other section's numbers (01-05; not the sensitivity section's)
@@ -220,13 +235,14 @@ $(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EX
 # analysis.report.results.ANALYSIS_SECTIONS)
 SENS_SRC := $(wildcard analysis/sensitivity/*.py)
 $(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
-  $(wildcard $(PARAMS)/*.yaml) $(SCENARIOS) $(SENS_SRC)
+  $(wildcard $(PARAMS)/*.yaml) $(filter-out params/sensitivity.yaml,$(wildcard params/*.yaml)) $(SCENARIOS) $(SENS_SRC)
 $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
 
 # a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
 SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
 $(EXECUTED): | $(SCENARIOS_OK)
-$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml) $(SENS_SRC) $(PROV_DIR)/07-sensitivity.json | $(ENV)
+$(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_SRC) analysis/report/params.py \
+  $(PROV_DIR)/07-sensitivity.json | $(ENV)
 	@mkdir -p $(@D)
 	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
 	@touch $@
@@ -274,10 +290,16 @@ space := $(empty) $(empty)
 
 .PHONY: sensitivity
 ## sensitivity: a complete report per named scenario in build/sensitivity/<scenario>/ (make -j: side by
-##              side), then build/sensitivity/comparison.html and .csv: every number against the base
+##              side), then build/sensitivity/comparison.html and .csv: the scenarios against the base.
+##              A scenario's report copies from the base (REUSE_FROM) the validated data and every
+##              section whose digest is the base's; only the others run. One line per scenario:
+##              "[5/16] efron-ties: 3 sections re-run, 4 reused, 21.0 s"
+## ONLY: make sensitivity ONLY=efron-ties,wilson-ci builds only these scenarios (the main report untouched)
 sensitivity: $(SCENARIOS_OK) $(REPORT_DIR)/_output/index.html | $(ENV)
-	$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT)
-	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS))"; \
+	@$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT) \
+	  $(if $(ONLY),--only $(ONLY)) >/dev/null
+	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS) $(if $(ONLY),--only $(ONLY)))"; \
+	  echo "== $$(echo $$names | wc -w) scenarios into $(SENS_ROOT)/ (each reuses the base's unchanged sections; logs: $(SENS_ROOT)/<name>/build.log)"; \
 	  $(MAKE) --no-print-directory sensitivity-reports SCENARIO_NAMES="$$names" && \
 	  $(MAKE) --no-print-directory $(SENS_ROOT)/comparison.html SCENARIO_NAMES="$$names"
 
@@ -285,14 +307,36 @@ SCENARIO_TARGETS := $(SCENARIO_NAMES:%=sensitivity-scenario-%)
 .PHONY: sensitivity-reports $(SCENARIO_TARGETS)
 sensitivity-reports: $(SCENARIO_TARGETS)
 $(SCENARIO_TARGETS): sensitivity-scenario-%:
-	+@$(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params report
+	+@$(PY) -m analysis.sensitivity.reuse start --out $(SENS_ROOT)/$*; \
+	  rc=0; $(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params \
+	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) report \
+	    >$(SENS_ROOT)/$*/build.log 2>&1 || rc=$$?; \
+	  $(PY) -m analysis.sensitivity.reuse summary --out $(SENS_ROOT)/$* --names "$(SCENARIO_NAMES)" --rc $$rc \
+	    --log $(SENS_ROOT)/$*/build.log; exit $$rc
+
+.PHONY: scenarios
+## scenarios: list the named scenarios (SCENARIOS=...): what each sets and why
+scenarios: | $(ENV)
+	@$(PY) -m analysis.sensitivity.scenarios list $(SCENARIOS) --params $(PARAMS) $(if $(ONLY),--only $(ONLY))
+
+.PHONY: notebook
+## notebook: run one notebook into a scratch folder, never the main report's results:
+##           make notebook NB=03-survival PARAMS=params-mine [OUT=build/notebook/03-survival]
+##           (and the sections it reads, for 06 and 07); the executed copy shows every table and figure
+notebook: $(EXEC_DIR)/$(NB).ipynb
+	@echo "== $(NB): executed notebook $(EXEC_DIR)/$(NB).ipynb, results in $(RESULTS)/$(NB)/"
 
 $(SENS_ROOT)/comparison.html $(SENS_ROOT)/comparison.csv &: $(EXECUTED) $(SENS_SRC) \
   $(foreach s,$(SCENARIO_NAMES),$(SENS_ROOT)/$(s)/report/_output/index.html $(SENS_ROOT)/$(s)/params/common.yaml)
 	$(PY) -m analysis.sensitivity.compare $(OUT) $(SCENARIO_NAMES:%=$(SENS_ROOT)/%) \
 	  --names $(subst $(space),$(comma),$(strip $(SCENARIO_NAMES))) --notes $(SENS_ROOT)/rationales.yaml \
-	  --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
+	  --params $(PARAMS) --html $(SENS_ROOT)/comparison.html --csv $(SENS_ROOT)/comparison.csv
 	@echo "== comparison: $(SENS_ROOT)/comparison.html and comparison.csv"
+
+.PHONY: params-diff
+## params-diff: what the params folder PARAMS=... changes against the project's defaults (params/)
+params-diff: | $(ENV)
+	@$(PY) -m analysis.report.params diff $(PARAMS)
 
 VERIFY_OUT := build/verify
 .PHONY: verify
@@ -337,7 +381,13 @@ TEST_WORKERS ?= $(JOBS)
 # (the tests run make themselves: they get a clean make environment, not this make's jobserver)
 test: $(ENV)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate" $(PYTEST_ARGS)
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate and not scenario_builds" $(PYTEST_ARGS)
+
+.PHONY: test-scenarios
+## test-scenarios: check that three scenario reports built with reuse give the numbers of from-scratch builds
+##       of the same parameters (~37 notebook runs: 2-3 minutes on 2 idle cores; CI runs it after make test)
+test-scenarios: $(ENV)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(PY) -m pytest -q -m scenario_builds $(PYTEST_ARGS)
 
 .PHONY: test-calibrate
 ## test-calibrate: check that make calibrate regenerates the committed synthetic cohort byte for byte
@@ -347,7 +397,7 @@ test-calibrate: $(ENV)
 
 .PHONY: bench
 ## bench: time the statistics at 10^3, 10^5, 10^6 patients (against R when Rscript is on PATH),
-##        the calibration of the synthetic cohort, the privacy guard, the sensitivity multiverse, and clean builds of the report
+##        the calibration of the synthetic cohort, the privacy guard, the sensitivity multiverse, make sensitivity, and clean builds of the report
 ##        (default, 1,000, 20,000, 100,000 patients) and make test, step by step, recorded in
 ##        benchmarks/results.md (~10 min; see benchmarks/README.md)
 bench: | $(ENV)
@@ -356,6 +406,7 @@ bench: | $(ENV)
 	$(PY) benchmarks/bench_privacy.py
 	$(PY) benchmarks/bench_multiverse.py
 	$(PY) benchmarks/bench_build.py
+	$(PY) benchmarks/bench_sensitivity.py
 
 .PHONY: lock
 ## lock: re-pin requirements.lock from the current .venv (after changing dependencies)

@@ -168,7 +168,10 @@ def main(argv=None) -> int:
         res = clean_build(str(data.relative_to(ROOT)), BENCH / f"out-n{n}")
         emit(build_table(f"{n:,} patients (generated in {made:.1f} s, not counted), clean build", res, n))
     if not args.no_write:
-        RESULTS_MD.write_text("\n".join(parts), encoding="utf-8")
+        # keep the sensitivity benchmark's block (benchmarks/bench_sensitivity.py writes it)
+        kept = re.search(r"<!-- bench_sensitivity -->.*?<!-- bench_sensitivity -->\n?",
+                         RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "", re.S)
+        RESULTS_MD.write_text("\n".join(parts) + ("\n" + kept.group(0) if kept else ""), encoding="utf-8")
         print(f"written: {RESULTS_MD.relative_to(ROOT)}")
     return 0
 

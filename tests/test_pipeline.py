@@ -170,7 +170,8 @@ def test_a_bad_parameter_value_stops_make_before_any_notebook_runs(build, tmp_pa
     before = _snapshot(executed, build["report"] / "index.html")
     proc = _make(f"DATA={build['data']}", f"OUT={build['out']}", f"PARAMS={params}", check=False)
     assert proc.returncode != 0
-    assert f"{params}/03-survival.yaml (over common.yaml): invalid value: median_ci must be one of" in proc.stderr
+    # (#31) the line and column of the key that set it (params folders are overlays: analysis.report.params)
+    assert f"{params}/03-survival.yaml:3:1: invalid value: median_ci must be one of" in proc.stderr
     assert "'bogus'" in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
     assert "== running" not in proc.stdout
     assert _snapshot(executed, build["report"] / "index.html") == before
@@ -233,7 +234,7 @@ def test_a_bad_scenario_stops_make_before_any_notebook_runs(build, tmp_path):
     out = tmp_path / "out"
     proc = _make(f"DATA={build['data']}", f"OUT={out}", f"SCENARIOS={bad}", check=False)
     assert proc.returncode != 0
-    assert f"{bad}: scenario 'x': unknown parameter '04-subgroups.tie'" in proc.stderr
+    assert f"{bad}:4:26: scenario 'x': unknown parameter '04-subgroups.tie'" in proc.stderr  # (#31) line, column
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not list(out.glob("executed/*.ipynb")), "no notebook ran"
 

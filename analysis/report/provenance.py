@@ -136,9 +136,17 @@ def resolve_type(value: str) -> Any:
         return value
 
 
-def merged_parameters(files: Iterable[str | Path], params: Iterable[tuple[str, str]] = ()) -> dict:
-    """Parameters as ``papermill -f FILE ... -p KEY VALUE ...`` merges them (later wins)."""
+def merged_parameters(files: Iterable[str | Path], params: Iterable[tuple[str, str]] = (),
+                      params_dir: str | Path | None = None, section: str | None = None) -> dict:
+    """Parameters as the runner merges them: with ``params_dir``, the section's merged parameters
+    (#31: :func:`analysis.report.params.merged_params`, the project's defaults overlaid by the
+    folder), else ``papermill -f FILE ...``; then ``-p KEY VALUE ...`` (later wins)."""
     out: dict = {}
+    if params_dir is not None:
+        from analysis.report.params import merged_params
+
+        out.update(merged_params(section, _resolve(params_dir), check=False))
+        files = ()
     for f in files:
         with open(_resolve(f), encoding="utf-8") as fh:
             out.update(yaml.safe_load(fh) or {})
@@ -246,8 +254,11 @@ def _path_parameter_files(parameters: dict) -> list[Path]:
         if key not in parameters or parameters[key] is None:
             continue
         p = _resolve(str(parameters[key]))
-        if kind == "dir":
+        if kind == "dir":  # (#31) a params folder is an overlay: the project's defaults count too (not
+            # the project's scenarios: a scenario report's own scenarios file is in its folder)
             files += sorted(p.glob("*.yaml")) if p.is_dir() else []
+            if p.is_dir() and p.resolve() != (PROJ_ROOT / "params").resolve():
+                files += sorted(f for f in (PROJ_ROOT / "params").glob("*.yaml") if f.name != "sensitivity.yaml")
         elif p.is_file():
             files.append(p)
     return files
@@ -263,7 +274,8 @@ def section_components(spec: SectionSpec, *, upstream: dict[str, str] | None = N
     Returns ``{"components": {...}, "files": {path: sha256}}``.
     """
     if parameters is None:
-        parameters = merged_parameters(spec.files, spec.set)
+        parameters = merged_parameters(spec.files, spec.set, params_dir=Path(spec.files[0]).parent,
+                                       section=spec.section)  # (#31) the runner's --params-dir
     code = _files_digest(code_files(spec.section))
     named = _files_digest(_path_parameter_files(parameters))
     components = {

@@ -12,12 +12,13 @@ Make would otherwise take a failed run for a finished one). On a failure the run
 
 Parameters are passed as papermill's command line does: ``-f`` YAML files in order, then
 ``-p KEY VALUE`` (typed as papermill types them), with the kernel (``-k``) and the working
-directory (``--cwd``).
+directory (``--cwd``); ``--params-dir DIR`` starts from the section's merged parameters, the
+project's defaults overlaid by the folder (:func:`analysis.report.params.merged_params`).
 
 Command line::
 
     python -m analysis.report.runner 03-survival notebooks/03-survival.ipynb executed/03-survival.ipynb \\
-        -k anlotinib-report --cwd . -f params/common.yaml -f params/03-survival.yaml -p data data/synthetic
+        -k anlotinib-report --cwd . --params-dir params-mine -p data data/synthetic
 """
 from __future__ import annotations
 
@@ -179,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("output", type=Path)
     ap.add_argument("-k", "--kernel", default=None)
     ap.add_argument("--cwd", default=None)
+    ap.add_argument("--params-dir", default=None,
+                    help="params folder, an overlay on params/ (the section's merged parameters come first)")
     ap.add_argument("-f", "--parameters-file", action="append", default=[])
     ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
     ap.add_argument("--progress-bar", dest="progress_bar", action="store_true", default=True)
@@ -197,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         params = merged_parameters(args.parameters_file, [tuple(p) for p in args.parameter])
+        if args.params_dir is not None:
+            from analysis.report.params import merged_params
+
+            params = {**merged_params(args.section, args.params_dir, check=False), **params}
         entry = _provenance_entry(args.section, args.provenance, params)
         if entry is not None and args.reuse_from:
             from analysis.report import provenance

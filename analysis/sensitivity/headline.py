@@ -24,7 +24,7 @@ import numpy as np
 from analysis.data import cohort as cohort_mod
 from analysis.data.landmark import exclude_early_deaths
 from analysis.report import endpoints, fmt, tables
-from analysis.sensitivity.compare import same_value
+from analysis.sensitivity.values import same_value, undefined
 from analysis.sensitivity.scenarios import section_params
 from analysis.stats import compare, km, response
 from analysis.stats.control import CoxControl, ResponseControl, SurvControl
@@ -182,8 +182,13 @@ def headline(cohort: cohort_mod.Cohort, params: dict[str, dict], cache: dict | N
 def check_against_sections(numbers: dict[str, tuple], reproduced: dict) -> list[str]:
     """Headline keys whose value differs from the sections' own ``numbers.yaml`` (flat mapping).
 
-    The base headline computed in-process must equal what the notebooks wrote; a key the sections
-    did not write counts as a difference.
+    The base headline computed in-process must equal what the notebooks wrote; a defined value the
+    sections did not write counts as a difference. An undefined value (NaN in memory, ``null`` in
+    ``numbers.yaml``, or not written) equals an undefined one (:func:`~analysis.sensitivity.compare.same_value`).
+
+    >>> check_against_sections({"a": (float("nan"), "NR"), "b": (1.0, "1.0"), "c": (2.0, "2.0")},
+    ...                        {"a": None, "b": 1.0})
+    ['c']
     """
     return sorted(k for k, (v, _) in numbers.items()
-                  if v is not None and (k not in reproduced or not same_value(v, reproduced[k])))
+                  if not undefined(v) and (k not in reproduced or not same_value(v, reproduced[k])))

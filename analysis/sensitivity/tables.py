@@ -13,9 +13,9 @@ import pandas as pd
 from analysis.report import fmt
 from analysis.sensitivity.compare import compare_numbers
 from analysis.sensitivity.headline import headline
-from analysis.sensitivity.scenarios import Scenario, overlay
+from analysis.sensitivity.scenarios import Scenario, describe_value, overlay  # noqa: F401  (re-exported)
 
-__all__ = ["BASE", "evaluate", "comparisons", "SCENARIO_COLUMNS", "scenario_table", "scenario_list",
+__all__ = ["BASE", "describe_value", "evaluate", "comparisons", "SCENARIO_COLUMNS", "scenario_table", "scenario_list",
            "scenario_conclusions", "conclusion_numbers", "conclusion_table", "estimate_table"]
 
 #: Row name of the base parameters.
@@ -51,7 +51,12 @@ def _fill(template: str, nums: dict) -> tuple[str, list[str]]:
     keys = _FIELD.findall(template)
     if any(k not in nums for k in keys):
         return fmt.MISSING, keys
-    return _FIELD.sub(lambda m: str(nums[m.group(1)][1]), template), keys
+    return _FIELD.sub(lambda m: _text(nums[m.group(1)][1]), template), keys
+
+
+def _text(text) -> str:
+    """A printed number, or the dash for a number without a printed text (never "None")."""
+    return fmt.MISSING if text is None else str(text)
 
 
 def scenario_table(results: dict[str, dict], comps: dict[str, pd.DataFrame], columns=SCENARIO_COLUMNS
@@ -78,11 +83,14 @@ def scenario_list(scenarios: list[Scenario]) -> pd.DataFrame:
         parts = []
         for section, kv in s.changes.items():
             for k, v in kv.items():
-                shown = ", ".join(f"{a}: {b}" for a, b in v.items()) if isinstance(v, dict) else v
+                shown = describe_value(k, v)
                 parts.append(f"`{k}` = {shown}" + ("" if section == "common" else f" ({section})"))
         return "; ".join(parts)
 
-    return pd.DataFrame([{"Scenario": s.name, "Changes": setting(s), "Rationale": s.rationale} for s in scenarios])
+    rows = [{"Scenario": s.name, "Changes": setting(s), "Rationale": s.rationale} for s in scenarios]
+    if not rows:  # e.g. a scenario's own report: the table still exists (the text refers to it)
+        rows = [{"Scenario": fmt.MISSING, "Changes": "none", "Rationale": "no named scenario in this report"}]
+    return pd.DataFrame(rows, columns=["Scenario", "Changes", "Rationale"])
 
 
 def scenario_conclusions(results: dict[str, dict], conclusions) -> pd.DataFrame:

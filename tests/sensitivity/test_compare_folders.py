@@ -35,15 +35,18 @@ def test_command_line_writes_html_and_csv(tmp_path, folders):
     assert list(df.columns) == ["scenario", *compare.COLUMNS]
     assert set(df.scenario) == {"other"} and len(df) == 5
     page = html.read_text(encoding="utf-8")
-    assert "response.method" in page and "22.4–44.2" in page and "2 numbers changed or present in one only" not in page
-    assert "3 numbers changed or present in one only" in page  # changed, changed, only in other
+    assert "ORR, % (95% CI)" in page and "32.4 (22.4–44.2)" in page and "response.orr" not in page
 
 
 def test_command_line_prints_the_changes_without_files(folders):
     base, other = folders
     proc = subprocess.run([sys.executable, "-m", "analysis.sensitivity.compare", str(base), str(other)],
                           capture_output=True, text=True, cwd=PROJ_ROOT)
-    assert proc.returncode == 0 and "response.orr.ci" in proc.stdout and "response.orr.pct" not in proc.stdout
+    assert proc.returncode == 0 and "ORR, % (95% CI): 32.4 (21.5–44.8); other 32.4 (22.4–44.2)" in proc.stdout
+    assert "response.orr" not in proc.stdout
+    every = subprocess.run([sys.executable, "-m", "analysis.sensitivity.compare", str(base), str(other), "--all"],
+                           capture_output=True, text=True, cwd=PROJ_ROOT)
+    assert "response.orr.ci: 21.5–44.8 -> 22.4–44.2" in every.stdout and "response.orr.pct" not in every.stdout
 
 
 def test_command_line_names_a_missing_folder(tmp_path):

@@ -97,3 +97,34 @@ def test_a_cox_model_the_data_cannot_fit_leaves_its_numbers_out(setup):
     assert nums["response.orr.pct"] == base_nums["response.orr.pct"]
 
 
+
+
+def test_undefined_estimates_match_their_null_in_numbers_yaml(tmp_path):
+    """A cohort nobody progressed or died in: medians, follow-up bounds and the Cox model are undefined
+    (NaN in memory, null in numbers.yaml); the self-check counts no mismatch (it counted 2-20 on such
+    cohorts), and the scenario table prints no "None"."""
+    import sys
+
+    import yaml
+
+    from analysis.paths import PROJ_ROOT
+    from analysis.report.results import _plain, flatten
+
+    sys.path.insert(0, str(PROJ_ROOT / "tests"))
+    import unusual_cohorts as uc
+
+    folder = uc.write(uc.no_adverse_events(uc.one_dose(uc.everyone_censored(uc.shipped()))), tmp_path / "censored")
+    base = sc.load_base(PARAMS_DIR)
+    cohort = load_cohort(folder, headline.derive_options(base["common"]))
+    nums = headline.headline(cohort, base)
+    nan_keys = [k for k, (v, _) in nums.items() if isinstance(v, float) and v != v]
+    assert nan_keys, "the cohort has undefined estimates"
+    # the sections' numbers.yaml: the same values as the results writer stores them (NaN -> null)
+    stored = flatten(yaml.safe_load(yaml.safe_dump({k: _plain(v) for k, (v, _) in nums.items()})))
+    assert all(stored[k] is None for k in nan_keys)
+    assert headline.check_against_sections(nums, stored) == []
+    named = sc.load_scenarios(PARAMS_DIR / sc.SCENARIOS_FILE, base)
+    results = st.evaluate(cohort, base, named)
+    table = st.scenario_table(results, st.comparisons(results))
+    assert "None" not in table.to_csv() and "nan" not in table.to_csv().lower()
+    assert "None" not in st.scenario_list(named).to_csv()

@@ -36,14 +36,14 @@ def test_the_default_scenarios_are_valid_and_cover_every_switch(base):
 
 
 def test_a_scenario_changes_only_what_it_names(tmp_path, base):
-    """The written params folder equals the base except the named keys; a mapping is merged key by key."""
+    """The written params folder (every section, complete) equals the base except the named keys; a
+    mapping is merged key by key."""
     s = sc.Scenario("ecog-numeric", "why", {"04-subgroups": {"cox_covariates": {"ecog_group": "numeric"},
                                                             "ties": "efron"}})
     written = sc.write_params(PARAMS_DIR, s, tmp_path / "params")
-    assert [f.name for f in written] == sorted(f.name for f in PARAMS_DIR.glob("*.yaml") if f.name != sc.SCENARIOS_FILE)
-    for f in PARAMS_DIR.glob("*.yaml"):
-        if f.name not in (sc.SCENARIOS_FILE, "04-subgroups.yaml"):
-            assert (tmp_path / "params" / f.name).read_bytes() == f.read_bytes(), f.name
+    assert sorted(f.name for f in written) == sorted(f.name for f in PARAMS_DIR.glob("*.yaml"))
+    assert sc.load_scenarios(tmp_path / "params" / sc.SCENARIOS_FILE, sc.load_base(tmp_path / "params")) == [], \
+        "a scenario's own report runs no named scenarios (adding one leaves the others' reports as they are)"
     new = sc.load_base(tmp_path / "params")
     changed = {(sec, k) for sec in base for k in set(base[sec]) | set(new[sec]) if base[sec].get(k) != new[sec].get(k)}
     assert changed == {("04-subgroups", "cox_covariates"), ("04-subgroups", "ties")}
@@ -121,6 +121,23 @@ def test_a_reference_level_for_a_variable_of_more_than_two_levels_is_refused_up_
     f = params / "04-subgroups.yaml"
     text = f.read_text(encoding="utf-8").replace("  ecog_group: ecog_2\n", "  ecog_group: ecog_2\n  smoking: never\n")
     f.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"04-subgroups.yaml .*cox_covariates.smoking: a reference level codes a "
+    with pytest.raises(ScenarioError, match=r"04-subgroups.yaml:\d+:\d+: .*cox_covariates.smoking: a reference level codes a "
                                             r"two-level variable.*use null"):
         load_base(params)
+
+
+def test_a_yaml_error_in_the_scenarios_file_gives_file_line_and_column(tmp_path, base):
+    f = tmp_path / "sensitivity.yaml"
+    f.write_text("scenarios:\n  - name: x\n    rationale: r\n   set: {common: {age_cut: 65}}\n", encoding="utf-8")
+    with pytest.raises(sc.ScenarioError) as exc:
+        sc.load_scenarios(f, base)
+    assert str(exc.value).startswith(f"{f}:4:4: not valid YAML"), str(exc.value)
+
+
+def test_an_unknown_parameter_in_a_scenario_gives_its_line_and_column(tmp_path, base):
+    f = tmp_path / "sensitivity.yaml"
+    f.write_text("scenarios:\n  - name: x\n    rationale: r\n    set:\n      04-subgroups: {tie: efron}\n",
+                 encoding="utf-8")
+    with pytest.raises(sc.ScenarioError) as exc:
+        sc.load_scenarios(f, base)
+    assert str(exc.value).startswith(f"{f}:5:22: scenario 'x': unknown parameter '04-subgroups.tie'"), str(exc.value)

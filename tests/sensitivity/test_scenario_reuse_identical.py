@@ -1,0 +1,48 @@
+"""A scenario's report that reuses the base's unchanged sections gives the numbers a from-scratch build of
+the same parameters gives, for three scenarios (each changing another section)."""
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from analysis.paths import PARAMS_DIR, PROJ_ROOT
+from analysis.sensitivity.compare import read_results, same_value
+
+pytestmark = [pytest.mark.slow, pytest.mark.scenario_builds]
+
+ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "BUILD_LOCK_HELD")}
+SCENARIOS = ("wilson-ci", "followup-reverse-km", "efron-ties")
+RUN_SPECIFIC = ("cohort.git_commit",)
+
+
+def make(*args):
+    r = subprocess.run(["make", "--no-print-directory", "-j2", *args], capture_output=True, text=True,
+                       cwd=PROJ_ROOT, env=ENV)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout
+
+
+def test_reused_scenario_sections_give_the_numbers_of_a_from_scratch_build(tmp_path):
+    rel = os.path.relpath(tmp_path, PROJ_ROOT)
+    base = f"{rel}/base"
+    make(f"OUT={base}", "sections")
+    root = f"{rel}/sensitivity"
+    subprocess.run([str(PROJ_ROOT / ".venv/bin/python"), "-m", "analysis.sensitivity.scenarios", "write",
+                    str(PARAMS_DIR / "sensitivity.yaml"), "--params", "params", "--out", root,
+                    "--only", ",".join(SCENARIOS)], check=True, cwd=PROJ_ROOT, env=ENV, capture_output=True)
+    for name in SCENARIOS:
+        params = f"{root}/{name}/params"
+        reused_log = make(f"OUT={root}/{name}", f"PARAMS={params}", f"SCENARIOS={params}/sensitivity.yaml",
+                          f"REUSE_FROM={base}", "sections")
+        reused = [line.split()[1].rstrip(":") for line in reused_log.splitlines() if ": reused from " in line
+                  and line.startswith("section ")]
+        assert len(reused) >= 3, reused_log  # four of 01-05 are the base's
+        make(f"OUT={rel}/scratch-{name}", f"PARAMS={params}", f"SCENARIOS={params}/sensitivity.yaml", "sections")
+        fast, scratch = read_results(f"{PROJ_ROOT}/{root}/{name}"), read_results(f"{PROJ_ROOT}/{rel}/scratch-{name}")
+        assert set(fast) == set(scratch)
+        differ = [k for k in fast if k not in RUN_SPECIFIC and not same_value(fast[k][0], scratch[k][0])]
+        texts = [k for k in fast if k not in RUN_SPECIFIC and fast[k][1] != scratch[k][1]]
+        assert differ == [] and texts == [], (name, differ[:5], texts[:5])
+        manifest = yaml.safe_load((PROJ_ROOT / root / name / "results" / reused[0] / "manifest.yaml").read_text())
+        assert manifest.get("digest"), "a reused section carries the base's digest"
