@@ -60,7 +60,7 @@ endif
 # 0.1 s; a second make tries for 1 s before it says it waits); sub-makes of
 # the same OUT (BUILD_LOCK_HELD) and goals that write nothing there (help, test ...) take no lock,
 # nor do -n and -q. An OUT that cannot be written stops here with "cannot write to ...".
-NO_LOCK_GOALS := help test test-calibrate test-scenarios bench sync dictionary lock env calibrate distclean params-diff scenarios
+NO_LOCK_GOALS := help test test-quarto test-calibrate test-scenarios bench sync dictionary lock env calibrate distclean params-diff scenarios
 ifneq ($(filter-out $(NO_LOCK_GOALS),$(or $(MAKECMDGOALS),report)),)
 ifeq ($(findstring n,$(filter-out --%,$(firstword $(MAKEFLAGS))))$(findstring q,$(filter-out --%,$(firstword $(MAKEFLAGS)))),)
 ifneq ($(BUILD_LOCK_HELD),$(abspath $(OUT)))
@@ -382,6 +382,11 @@ TEST_WORKERS ?= $(JOBS)
 test: $(ENV)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not calibrate and not scenario_builds" $(PYTEST_ARGS)
+
+.PHONY: test-quarto
+## test-quarto: the tests marked quarto: render with Quarto (on PATH) and compare with the pandoc engine
+test-quarto: $(ENV)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(PY) -m pytest -q -m quarto $(PYTEST_ARGS)
 
 .PHONY: test-scenarios
 ## test-scenarios: check that three scenario reports built with reuse give the numbers of from-scratch builds

@@ -216,7 +216,7 @@ def source_line(section: str, label: str, files: list[str]) -> str:
             f'<p class="rr-source"><small>Source: <a href="notebooks/{section}.html#{label}">{section} · cell {label}</a>'
             f" · {links}</small></p>\n```\n\n"
             "```{=typst}\n"
-            f"#block(above: 0.3em, below: 0.8em)[#text(size: 7.5pt)[Source: {section} · cell {label}]]\n```\n")
+            f"#rr-table-note(tbl: \"{label}\")[#text(size: 7.5pt)[Source: {section} · cell {label}]]\n```\n")
 
 
 class Results:
