@@ -138,8 +138,7 @@ term = {v.name: v.label for v in cohort.variables()}.get(curve.split(".")[-1], c
 n_drawn = int(specs[f"{curve}.hr"].notna().sum()) if f"{curve}.hr" in specs else 0
 res.figure("fig-multiverse", fig, report_text.caption_prefix(is_shipped_synthetic(cohort.sha256))
            + text.curve_caption(n_drawn, len(specs), len(choices), term),
-           "Dot plot of hazard ratios with confidence intervals sorted from smallest to largest, above a grid marking "
-           "for each specification which option of each analytic choice it used.")
+           text.curve_alt(specs.get(f"{curve}.hr", []), specs.get(f"{curve}.p", []), term, len(specs)))
 display(fig)
 
 # %%

@@ -356,3 +356,65 @@ def test_a_text_citing_a_key_no_section_wrote_fails_the_build(build, tmp_path):
         assert not (project / "_output" / "index.html").exists()
     finally:
         shutil.rmtree(project)
+
+
+# ---- issue #28: pages a production editor accepts, alt text in the PDF, figures and tables in the TOC ----
+
+def _pdf_checks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pdf_checks", Path(__file__).parent / "report" / "pdf_checks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    if not mod.has_poppler():
+        pytest.skip("pdftoppm/pdftotext (poppler-utils) not installed")
+    return mod
+
+
+@pytest.mark.parametrize("doc", ["index", "supplement"])
+def test_no_pdf_page_is_more_than_40_percent_empty_but_the_last_or_one_before_a_top_level_section(build, doc):
+    """The longest empty stretch of each page's text area, from the page rendered at low resolution: at most
+    40% of the page, except on a document's last page and on a page followed by a top-level section."""
+    checks = _pdf_checks()
+    pdf = build["report"] / f"{doc}.pdf"
+    blank = checks.page_blank_fractions(pdf)
+    pages = _pdf_text(pdf).split("\f")
+    too_empty = []
+    for i, fraction in enumerate(blank[:-1]):
+        following = pages[i + 1].lstrip().splitlines()[1:4] if i + 1 < len(pages) else []
+        before_section = any(re.match(r"\s*(\d+\s+[A-Z]|References|Declarations)", line) for line in following)
+        if fraction > 0.40 and not before_section:
+            too_empty.append((i + 1, round(fraction, 2)))
+    assert not too_empty, too_empty
+
+
+@pytest.mark.parametrize("doc", ["index", "supplement"])
+def test_every_figure_of_the_pdf_has_alt_text_saying_what_it_shows(build, doc):
+    """Each figure's fig-alt reaches the PDF's structure tree (Typst image(alt:)), as many as the HTML's
+    images, and none names only the chart type."""
+    checks = _pdf_checks()
+    alts = checks.pdf_alt_texts(build["report"] / f"{doc}.pdf")
+    html = (build["report"] / f"{doc}.html").read_text(encoding="utf-8")
+    images = re.findall(r"<img\b[^>]*\balt=\"([^\"]*)\"", html)
+    assert images and len(alts) >= len(images), (len(alts), len(images))
+    for alt in alts:
+        assert re.search(r"\d", alt) and not re.match(r"(?i)(dot plot|kaplan–meier curve|bar chart|flow diagram)\b",
+                                                    alt), alt
+
+
+@pytest.mark.parametrize("doc", ["index", "supplement"])
+def test_every_figure_and_table_of_the_html_is_reachable_from_the_table_of_contents(build, doc):
+    """Each figure and table sits in a section (or subsection) that the HTML's table of contents links to."""
+    html = (build["report"] / f"{doc}.html").read_text(encoding="utf-8")
+    toc = re.search(r'<nav[^>]*id="TOC".*?</nav>', html, re.S)
+    assert toc, "no table of contents"
+    linked = set(re.findall(r'href="#([\w-]+)"', toc.group(0)))
+    body = html[toc.end():]
+    section = None
+    unreachable = []
+    for m in re.finditer(r'<(?:section|h[1-6])\b[^>]*\bid="([\w-]+)"|\bid="((?:fig|tbl)-[\w-]+)"', body):
+        if m.group(1) and m.group(1) in linked:
+            section = m.group(1)
+        elif m.group(2) and section is None:
+            unreachable.append(m.group(2))
+    assert not unreachable, unreachable

@@ -183,3 +183,27 @@ def curve_caption(n_drawn: int, n_specs: int, n_choices: int, term: str) -> str:
         which += f" (combinations of {n_choices} analytic choices)"
     return (f"Specification curve: the hazard ratio of {term} in the Cox model {which}, sorted (filled: p < 0.05); "
             "below, the choices each specification made.")
+
+
+def curve_alt(hr, p, term: str, n_specs: int, alpha: float = 0.05) -> str:
+    """The specification curve's alt text, from the estimates it draws: how many specifications keep the
+    term, the range of its hazard ratio and in how many it is significant.
+
+    >>> curve_alt([0.4, 0.5, 1.2], [0.01, 0.03, 0.4], "ECOG performance status", 4)
+    'Specification curve of the hazard ratio of ECOG performance status: in 3 of the 4 specifications the term is in the Cox model; its hazard ratio ranges from 0.40 to 1.20, below 1 in 2 and p < 0.05 in 2 of them.'
+    >>> curve_alt([], [], "ECOG performance status", 4)
+    'Specification curve of the hazard ratio of ECOG performance status: the term is in the Cox model in none of the 4 specifications, so no estimate is drawn.'
+    """
+    import math
+
+    pairs = [(float(h), float(q)) for h, q in zip(hr, p) if h is not None and math.isfinite(float(h))]
+    head = f"Specification curve of the hazard ratio of {term}: "
+    if not pairs:
+        return head + f"the term is in the Cox model in none of the {n_specs} specifications, so no estimate is drawn."
+    hrs = [h for h, _ in pairs]
+    below = sum(h < 1 for h in hrs)
+    sig = sum(q < alpha for _, q in pairs if math.isfinite(q))
+    which = (f"in all {n_specs} specifications the term is in the Cox model" if len(pairs) == n_specs
+             else f"in {len(pairs)} of the {n_specs} specifications the term is in the Cox model")
+    return (head + f"{which}; its hazard ratio ranges from {min(hrs):.2f} to {max(hrs):.2f}, below 1 in {below} and "
+            f"p < {alpha:g} in {sig} of them.")
