@@ -503,7 +503,8 @@ def headline_reproduction(card: pd.DataFrame, targets: pd.DataFrame, labels: Map
         elif any(status[b] not in REPRODUCED for b in bounds):
             bd = int(first.loc[bounds[0], "decimals"])
             pub = "–".join(format_published(float(first.loc[b, "value"]), bd) for b in bounds)
-            here = "–".join(format_published(_num(rep[b]), bd) if _num(rep[b]) == _num(rep[b]) else "–" for b in bounds)
+            shown = [_bound_text(_num(rep[b]), bd) for b in bounds]
+            here = (" to " if any(t.startswith("not") for t in shown) else "–").join(shown)
             yes.append(name)
             no.append(f"the confidence interval of {name.removeprefix('the ')} (published {pub}, here {here})")
         else:
@@ -519,6 +520,16 @@ def headline_reproduction(card: pd.DataFrame, targets: pd.DataFrame, labels: Map
     sentence = sentence[0].upper() + sentence[1:]
     return {"headline.n": (n, str(n)), "headline.reproduced": (len(yes), str(len(yes))),
             "headline.not_reproduced": (len(no), str(len(no))), "headline.sentence": (None, sentence)}
+
+
+def _bound_text(value: float, decimals: int) -> str:
+    """An interval bound as the abstract prints it: a number, "not reached" (infinite: the curve never got
+    there) or "not computed" (undefined)."""
+    if math.isnan(value):
+        return "not computed"
+    if math.isinf(value):
+        return "not reached"
+    return format_published(value, decimals)
 
 
 def _num(v) -> float:

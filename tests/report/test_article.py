@@ -226,6 +226,18 @@ def test_abstract_says_the_prior_ici_failure_p_is_reproduced_when_it_is():
     assert "does not reproduce" not in sentence and "the log-rank test of overall survival by reason" in sentence
 
 
+def test_abstract_names_an_interval_bound_not_reached_in_words_instead_of_failing():
+    """Under another median interval (e.g. the log interval) a bound can be infinite (not reached) or undefined:
+    the sentence says so (the median-ci-log scenario's scorecard stopped with decimal.InvalidOperation)."""
+    from analysis.synthetic.scorecard import headline_reproduction
+
+    card, targets = _card("exact", 0.0312)
+    card.loc[card["key"] == "response.orr.upper", ["reproduced", "status"]] = [float("inf"), "off"]
+    card.loc[card["key"] == "response.orr.lower", ["reproduced", "status"]] = [float("nan"), "off"]
+    sentence = headline_reproduction(card, targets, {"prior_ici_failure": "Reason"})["headline.sentence"][1]
+    assert "(published 21.5–44.8, here not computed to not reached)" in sentence
+
+
 # --- the article's structure ------------------------------------------------------------------------------------
 def test_abstract_is_structured_background_methods_results_conclusions():
     front = INDEX.read_text(encoding="utf-8").split("---")[1]
