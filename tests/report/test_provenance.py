@@ -134,7 +134,8 @@ def test_results_without_digests_are_left_to_the_older_checks(tmp_path):
 QUARTO = shutil.which("quarto")
 
 
-@pytest.mark.skipif(QUARTO is None, reason="Quarto not on PATH (PATH=/opt/quarto-src/bin:$PATH to run it)")
+@pytest.mark.quarto
+@pytest.mark.skipif(QUARTO is None, reason="Quarto not on PATH (make test-quarto with a quarto on PATH runs it)")
 def test_quarto_marks_each_number_with_its_provenance(tmp_path):
     """report/numbers.lua (a pre-AST filter) wraps each {{< var >}} of a section's key in a span with its key,
     section, cell and full value; the printed text is unchanged; other keys are left alone."""
