@@ -285,8 +285,10 @@ def abstract_background(synthetic: bool, paper_n: int, pop: Mapping[str, str]) -
 
 def abstract_methods(synthetic: bool, n: int, pop: Mapping[str, str], start_first: str, start_last: str) -> str:
     """The abstract's Methods sentence(s)."""
+    # the stages in brackets only when the disease's name does not already say them (a cohort of several stages)
+    stages = "" if pop["long"] != "small cell lung cancer" else f" ({pop['stage']})"
     who = (f"a synthetic cohort of {n} invented patients" if synthetic else
-           f"a retrospective cohort of {count_word(n, 'patient')} with {pop['long']} ({pop['stage']})")
+           f"a retrospective cohort of {count_word(n, 'patient')} with {pop['long']}{stages}")
     return (f"We analysed {who} who started anlotinib with an ICI between {start_first} and {start_last}. Response "
             "was assessed by RECIST 1.1; survival by the Kaplan–Meier method, log-rank tests and a multivariable "
             "Cox model; adverse events by CTCAE v5.0.")

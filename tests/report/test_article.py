@@ -194,6 +194,8 @@ def test_non_synthetic_introduction_and_abstract_say_nothing_about_reproducing_t
             assert bad not in s, (bad, s)
     assert "100 with extensive-stage and 50 with limited-stage disease" in framing.abstract_methods(
         False, 150, pop, "May 2023", "June 2024")
+    one_stage = framing.abstract_methods(False, 38, framing.population({"extensive": 38}), "May 2023", "June 2024")
+    assert "with extensive-stage small cell lung cancer who started" in one_stage and "all with" not in one_stage
 
 
 # --- the abstract's conclusion: which headline results the data reproduce ---------------------------------------
