@@ -36,6 +36,7 @@ def _both_engines(tmp: Path, project: Path, results: Path | None = None) -> dict
 def fixture_outputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("quarto")
     shutil.copytree(FIXTURE, tmp / "fx")
+    (tmp / "fx" / "sections").rename(tmp / "fx" / "results")  # committed as sections/ (see test_render)
     return _both_engines(tmp, tmp / "fx" / "report")
 
 

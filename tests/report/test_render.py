@@ -1,6 +1,6 @@
 """Tests of analysis.report.render with the pandoc + Typst engine on a tiny manuscript.
 
-The fixture (tests/fixtures/render/) has the shape of report/: _quarto.yml,
+The fixture (tests/fixtures/render/: report/ and its results as sections/) has the shape of report/: _quarto.yml,
 _variables.yml, references.bib and index.qmd in report/, and the included tables
 and figures (one SVG and one PNG made by matplotlib) in results/ (staged inside the project as results/, as the render step does).
 """
@@ -27,6 +27,9 @@ NBSP = "\u00a0"
 
 def _copy_fixture(dest: Path) -> Path:
     shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns("_output", ".render-*"))
+    # committed as sections/ (a tracked folder named results/ reads as a build product); the project's
+    # results folder is results/ beside report/
+    (dest / "sections").rename(dest / "results")
     return dest / "report"
 
 
