@@ -639,25 +639,3 @@ def doses_text(cohort: Cohort) -> str:
 
     doses = sorted({int(d) for d in cohort.analysis["dose_mg"]})
     return join([str(d) for d in doses], "or") + " mg"
-
-
-#: Variables of the baseline paragraph (after age and sex), in the paper's order.
-BASELINE_TEXT_VARIABLES = ("prior_lines_group", "platinum_response", "prior_ici_class", "prior_ici_failure")
-
-
-def baseline_paragraph(t1_data: pd.DataFrame, cohort: Cohort) -> str:
-    """The baseline paragraph from Table 1's data: age, sex and the variables of
-    :data:`BASELINE_TEXT_VARIABLES`, naming only the levels present in the cohort."""
-    from analysis.report.text import count_word, level_breakdown
-
-    n = cohort.n
-    age = t1_data.iloc[0]
-    labels = {v.name: v.label for v in cohort.variables()}
-    rows = t1_data.iloc[1:]
-    parts = [level_breakdown(labels[v], [(r.label, int(r.n), r.pct) for r in rows[rows["variable"] == v].itertuples()],
-                             n) for v in ("sex",) + BASELINE_TEXT_VARIABLES]
-    listed = "; ".join(parts)
-    return (f"The {count_word(n, 'patient')} had a median age of {fmt.num(age['median'], 0)} years (range "
-            f"{fmt.num(age['min'], 0)}–{fmt.num(age['max'], 0)}) (@tbl-baseline). By characteristic, "
-            f"{listed}. "
-            "@fig-flow shows the analysis populations.")

@@ -215,8 +215,16 @@ def test_synthetic_true_on_a_copy_with_one_changed_row_is_not_called_synthetic(t
     """cohort.yaml's `synthetic: true` is a flag a user can copy: the data statement follows the checksums."""
     import sys
 
-    from analysis.data.cohort import data_statement, is_shipped_synthetic, load_cohort, read_metadata
+    from analysis.data import escape
+    from analysis.data.cohort import is_shipped_synthetic, load_cohort, read_metadata
     from analysis.paths import PROJ_ROOT, SYNTHETIC_DIR
+    from analysis.report.framing import data_statement as framing_statement
+
+    def data_statement(meta, n, sha256):  # as notebook 01 builds it
+        synthetic = is_shipped_synthetic(sha256)
+        return framing_statement(synthetic, escape.markdown(meta["name"]), n,
+                                 escape.markdown(meta.get("description") or "", multiline=True), 0,
+                                 flag_ignored=bool(meta.get("synthetic")) and not synthetic)
 
     sys.path.insert(0, str(PROJ_ROOT / "tests"))
     import unusual_cohorts as uc

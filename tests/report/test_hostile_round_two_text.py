@@ -18,7 +18,7 @@ import pytest
 from analysis.data import cohort as cohort_mod
 from analysis.data import escape
 from analysis.paths import PROJ_ROOT
-from analysis.report import guard, results, tables, text
+from analysis.report import framing, guard, results, tables, text
 from analysis.report import render as rr
 from analysis.synthetic import scorecard
 
@@ -71,7 +71,9 @@ def _outputs(cohort, payload: str, tmp_path):
     from analysis.stats import safety
 
     meta = {"name": payload, "description": payload + "\n\nsecond paragraph " + payload, "synthetic": False}
-    statement = cohort_mod.data_statement(meta, cohort.n)
+    # the data statement as notebook 01 builds it (analysis.report.framing)
+    statement = framing.data_statement(False, escape.markdown(meta["name"]), cohort.n,
+                                       escape.markdown(meta["description"], multiline=True), 0)
     comp = pd.DataFrame({"within": [True, False, None]})
     prov, _ = tables.data_provenance(cohort)
     ae_sum = safety.ae_summary(cohort.treatment_related_aes().rename(columns={"subject": "patient_id"}),

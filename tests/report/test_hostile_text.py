@@ -19,7 +19,7 @@ import yaml
 from analysis.data import cohort as cohort_mod
 from analysis.data import escape
 from analysis.report import render as rr
-from analysis.report import runner, tables
+from analysis.report import framing, runner, tables
 
 HOSTILE = ["<svg onload=alert(1)>", "{{< include _quarto.yml >}}", "{{< var secret >}}", "![x](nope.png)",
            "[click](javascript:alert(1))", "@fig-x ?@fig-y `code` *em* #h $m$ <b>bold</b> | pipe",
@@ -95,8 +95,13 @@ def _html(markdown: str) -> str:
 def test_data_statement_escapes_cohort_yaml_name_and_description(synthetic):
     meta = {"name": "<svg onload=alert(1)>`x`", "description": "<script>alert(2)</script>\n\n{{< include a >}}",
             "synthetic": synthetic}
-    texts = cohort_mod.data_statement(meta, 5)
-    html = _html("\n\n".join(texts.values()))
+    # as notebook 01 builds it (analysis.report.framing)
+    texts = framing.data_statement(synthetic, escape.markdown(meta["name"]), 5,
+                                   escape.markdown(meta["description"], multiline=True), 0)
+    # the statement's own cross-document shortcodes are the render step's to fill in, not input text
+    import re
+
+    html = _html(re.sub(r"\{\{< var supp\.[\w-]+ >\}\}", "Supplementary Table S1", "\n\n".join(texts.values())))
     assert "<svg" not in html and "<script" not in html and "{{&lt;" not in html
     assert "&lt;svg onload=alert(1)&gt;`x`" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 
