@@ -195,6 +195,11 @@ def test_matrix_cases_say_what_they_lack(built):
                                                                              "index.html").read_text("utf-8"))))
         missing = [p for p in phrases if p not in text]
         assert not missing, (name, missing)
+    # a cohort of one starting dose: the Methods claim no trend test across doses, and no "doses were 10 mg"
+    one_dose = re.sub(r"\s+", " ", html_mod.unescape(re.sub(r"<[^>]+>", "", (
+        built["censored_one_dose_no_ae"][0] / "report" / "_output" / "index.html").read_text("utf-8"))))
+    assert "(with a test for trend across starting doses)" not in one_dose
+    assert "starting doses of anlotinib in the analysed cohort were" not in one_dose
 
 
 def test_framing_checker_catches_a_re_analysis_the_papers_deaths_and_es_sclc_on_a_hospital_cohort():

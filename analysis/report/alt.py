@@ -23,27 +23,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.report import fmt
+from analysis.report.text import _finite, join  # one wording of lists and one test of a finite number
 
-__all__ = ["km_curve", "km_groups", "km_figure", "km_panels", "waterfall", "flow", "forest", "join"]
-
-
-def join(items: Sequence[str], word: str = "and") -> str:
-    """ "a", "a and b", "a, b and c".
-
-    >>> join(["a"]), join(["a", "b"]), join(["a", "b", "c"], "or")
-    ('a', 'a and b', 'a, b or c')
-    """
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {word} " + items[-1]
-
-
-def _finite(x) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
+__all__ = ["km_curve", "km_groups", "km_figure", "km_panels", "waterfall", "flow", "forest"]
 
 
 def _ci(m) -> str:
