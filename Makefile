@@ -92,6 +92,8 @@ PROV_DIR := $(OUT)/.provenance
 SECTION_STAMPS := $(SECTIONS:%=$(PROV_DIR)/%.json)
 DATA_STAMP := $(PROV_DIR)/data.json
 EXECUTED := $(SECTIONS:%=$(EXEC_DIR)/%.ipynb)
+# the analysis sections 01-05 (what the scorecard and the sensitivity section read)
+ANALYSIS_EXECUTED := $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED))
 # only files that exist: a dangling symbolic link is left to the validator, which names it (issue #30)
 DATA_FILES := $(if $(wildcard $(DATA)/.),$(foreach f,$(wildcard $(DATA)/*.*),$(if $(realpath $(f)),$(f))),$(DATA))
 # what the notebooks import: the data, stats and report layers (rendering apart); the scorecard also
@@ -200,10 +202,18 @@ PROV_ARGS := --out "$(OUT)" --data "$(DATA)" --params "$(PARAMS)" --scenarios "$
 PROV_GOALS := $(filter-out $(NO_LOCK_GOALS) clean verify verify-record,$(or $(MAKECMDGOALS),report))
 ifneq ($(PROV_GOALS),)
 ifneq ($(shell command -v $(PY) 2>/dev/null),)
-PROV_STATUS := $(shell $(PY) -m analysis.report.provenance stamps $(PROV_ARGS) \
+# With REUSE_FROM (not for make -n / -q) the same step copies the validation and every section whose
+# digest recorded there is the current one, before make looks at file times: those sections are then
+# up to date and no runner starts for them (analysis.report.provenance.reuse_unchanged; it lists the
+# copies in $(PROV_DIR)/reused.txt, printed here).
+PROV_REUSE := $(if $(and $(REUSE_FROM),$(filter-out validate,$(PROV_GOALS))),$(if $(DRY_RUN),,--reuse-from "$(REUSE_FROM)"))
+PROV_STATUS := $(shell $(PY) -m analysis.report.provenance stamps $(PROV_ARGS) $(PROV_REUSE) \
   $(if $(filter-out validate,$(PROV_GOALS)),,--data-only) 2>&1 && echo PROV-OK)
 ifneq ($(lastword $(PROV_STATUS)),PROV-OK)
 $(error $(PROV_STATUS))
+endif
+ifneq ($(and $(PROV_REUSE),$(wildcard $(PROV_DIR)/reused.txt)),)
+$(info $(file < $(PROV_DIR)/reused.txt))
 endif
 endif
 endif
@@ -227,14 +237,14 @@ $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb params/%.yaml params/common.yaml \
 	+@$(call step_end,$(call section_step,$*),$*)
 
 # the scorecard reads every other section's numbers (01-05; not the sensitivity section's)
-$(EXEC_DIR)/06-scorecard.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
+$(EXEC_DIR)/06-scorecard.ipynb: $(ANALYSIS_EXECUTED) \
   data/published_targets.yaml $(SYNTHETIC_SRC)
 
 # the sensitivity section reads every params file (the base of its scenarios) and the scenarios, and checks
 # its base results against the numbers 01-05 wrote; it runs beside the scorecard (each reads 01-05 only:
 # analysis.report.results.ANALYSIS_SECTIONS)
 SENS_SRC := $(wildcard analysis/sensitivity/*.py)
-$(EXEC_DIR)/07-sensitivity.ipynb: $(filter-out $(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb,$(EXECUTED)) \
+$(EXEC_DIR)/07-sensitivity.ipynb: $(ANALYSIS_EXECUTED) \
   $(wildcard $(PARAMS)/*.yaml) $(filter-out params/sensitivity.yaml,$(wildcard params/*.yaml)) $(SCENARIOS) $(SENS_SRC)
 $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
 
@@ -244,7 +254,7 @@ $(EXECUTED): | $(SCENARIOS_OK)
 $(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_SRC) analysis/report/params.py \
   $(PROV_DIR)/07-sensitivity.json | $(ENV)
 	@mkdir -p $(@D)
-	$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS)
+	$(if $(SCENARIOS_CHECKED),@echo "== scenarios: checked by make sensitivity before this scenario started",$(PY) -m analysis.sensitivity.scenarios check $(SCENARIOS) --params $(PARAMS))
 	@touch $@
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
@@ -273,7 +283,8 @@ REPORT_OUTPUTS := $(foreach doc,index supplement,$(REPORT_DIR)/_output/$(doc).ht
 $(REPORT_OUTPUTS) &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	+@$(call step_start,$(STEP_TOTAL),report)
 	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
-	@$(PY) -m analysis.report.notebook_pages pages $(EXEC_DIR) $(RESULTS) $(REPORT_DIR)/_output
+	@$(PY) -m analysis.report.notebook_pages pages $(EXEC_DIR) $(RESULTS) $(REPORT_DIR)/_output \
+	  $(if $(REUSE_FROM),--reuse-from "$(if $(filter .,$(REUSE_FROM)),report,$(REUSE_FROM)/report)/_output")
 	+@$(call step_end,$(STEP_TOTAL),report)
 	@echo "== report: $(REPORT_DIR)/_output/index.html, index.pdf, supplement.html and supplement.pdf"
 	@echo "== to check that a fresh build reproduces the recorded numbers (expected/numbers.yaml): make verify"
@@ -295,12 +306,14 @@ space := $(empty) $(empty)
 ##              section whose digest is the base's; only the others run. One line per scenario:
 ##              "[5/16] efron-ties: 3 sections re-run, 4 reused, 21.0 s"
 ## ONLY: make sensitivity ONLY=efron-ties,wilson-ci builds only these scenarios (the main report untouched)
-sensitivity: $(SCENARIOS_OK) $(REPORT_DIR)/_output/index.html | $(ENV)
+# (The scenarios' reports need the base's analysis sections 01-05 only: they are built side by side with
+#  the rest of the main report, its scorecard, sensitivity section and render; then the comparison.)
+sensitivity: $(SCENARIOS_OK) $(ANALYSIS_EXECUTED) | $(ENV)
 	@$(PY) -m analysis.sensitivity.scenarios write $(SCENARIOS) --params $(PARAMS) --out $(SENS_ROOT) \
 	  $(if $(ONLY),--only $(ONLY)) >/dev/null
 	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS) $(if $(ONLY),--only $(ONLY)))"; \
 	  echo "== $$(echo $$names | wc -w) scenarios into $(SENS_ROOT)/ (each reuses the base's unchanged sections; logs: $(SENS_ROOT)/<name>/build.log)"; \
-	  $(MAKE) --no-print-directory sensitivity-reports SCENARIO_NAMES="$$names" && \
+	  $(MAKE) --no-print-directory report sensitivity-reports SCENARIO_NAMES="$$names" && \
 	  $(MAKE) --no-print-directory $(SENS_ROOT)/comparison.html SCENARIO_NAMES="$$names"
 
 SCENARIO_TARGETS := $(SCENARIO_NAMES:%=sensitivity-scenario-%)
@@ -309,7 +322,7 @@ sensitivity-reports: $(SCENARIO_TARGETS)
 $(SCENARIO_TARGETS): sensitivity-scenario-%:
 	+@$(PY) -m analysis.sensitivity.reuse start --out $(SENS_ROOT)/$*; \
 	  rc=0; $(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params \
-	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) report \
+	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) SCENARIOS_CHECKED=1 report \
 	    >$(SENS_ROOT)/$*/build.log 2>&1 || rc=$$?; \
 	  $(PY) -m analysis.sensitivity.reuse summary --out $(SENS_ROOT)/$* --names "$(SCENARIO_NAMES)" --rc $$rc \
 	    --log $(SENS_ROOT)/$*/build.log; exit $$rc

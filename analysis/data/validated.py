@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis import fastyaml
 from analysis.data.readers import _sha256
 
 
@@ -59,7 +60,7 @@ def load_validated(validated: str | Path, data_path: str | Path) -> dict | None:
     """The tables saved by :func:`save_validated` if they are those of the files at ``data_path``, else None."""
     validated, man = Path(validated), _manifest_path(Path(validated))
     try:
-        manifest = yaml.safe_load(man.read_text(encoding="utf-8"))
+        manifest = fastyaml.load(man.read_text(encoding="utf-8"))
         inputs = manifest["inputs"]
         data_path = Path(data_path).resolve()
         for entry in inputs.values():

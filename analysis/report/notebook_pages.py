@@ -9,12 +9,21 @@ copies each section's figures and tables (SVG, CSV) to ``OUTPUT/results/<section
 report's "Source:" lines (:func:`analysis.report.results.source_line`) link to files that exist
 beside it. ``OUTPUT`` is the report's ``_output/`` folder: share it and every link works.
 
+A page is a function of its executed notebook, the section's ``sources.yaml``, this module and
+nbconvert's version: each page ends with a comment carrying the digest of those
+(:func:`page_key`), and a page whose digest is unchanged is kept (a report re-rendered after one
+section changed converts that section's notebook only) or, with ``--reuse-from`` another report's
+``_output/`` folder, copied from there (a scenario of ``make sensitivity`` copies the pages of the
+sections it reused from the base). The digest is checked in the copied bytes, so a page being
+replaced in that folder meanwhile is converted instead.
+
 ``python -m analysis.report.notebook_pages provenance RESULTS FILE`` writes the numbers'
 provenance: ``{key: {section, cell, value, text}}`` for every number a section recorded (the
 render marks each inserted number with it; a key no section wrote stops the render).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -24,7 +33,9 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["notebook_page", "write_pages", "number_provenance", "notebooks_markdown", "main"]
+from analysis import fastyaml
+
+__all__ = ["notebook_page", "page_key", "write_pages", "number_provenance", "notebooks_markdown", "main"]
 
 #: Result files the report links to from its "Source:" lines.
 LINKED_SUFFIXES = (".svg", ".csv")
@@ -33,7 +44,7 @@ LINKED_SUFFIXES = (".svg", ".csv")
 def _sources(results: Path, section: str) -> dict:
     f = results / section / "sources.yaml"
     try:
-        return yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        return fastyaml.load(f.read_text(encoding="utf-8")) or {}
     except OSError:
         return {}
 
@@ -58,8 +69,38 @@ def notebook_page(executed: str | Path, sources: dict | None = None) -> str:
     return re.sub(r'<div class="jp-Cell[^"]*" id="cell-id=(?P<id>[^"]+)">', anchor, body)
 
 
-def write_pages(executed_dir: str | Path, results: str | Path, output: str | Path) -> list[Path]:
-    """Write the notebook pages, their index and the linked result files into ``output``; returns the pages."""
+def page_key(executed: str | Path, sources: dict) -> str:
+    """Digest of what a notebook page is made of: the executed notebook's bytes, the section's
+    sources, this module's code and nbconvert's version."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for part in (Path(executed).read_bytes(), json.dumps(sources, sort_keys=True, default=str).encode(),
+                 Path(__file__).read_bytes(), version("nbconvert").encode()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _key_line(key: str) -> str:
+    return f"<!-- rr-page-key {key} -->\n"
+
+
+def _page_with_key(candidate: Path, key: str) -> str | None:
+    """The text of ``candidate`` when it is a page made of the same inputs (its last line carries ``key``)."""
+    try:
+        text = candidate.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.endswith(_key_line(key)) else None
+
+
+def write_pages(executed_dir: str | Path, results: str | Path, output: str | Path,
+                reuse_from: str | Path | None = None) -> list[Path]:
+    """Write the notebook pages, their index and the linked result files into ``output``; returns the pages.
+
+    A page already in ``output`` (or in ``reuse_from``, another report's ``_output/``) made of the
+    same inputs (:func:`page_key`) is kept (copied) instead of converted again.
+    """
     executed_dir, results, output = Path(executed_dir), Path(results), Path(output)
     pages_dir = output / "notebooks"
     pages_dir.mkdir(parents=True, exist_ok=True)
@@ -69,10 +110,14 @@ def write_pages(executed_dir: str | Path, results: str | Path, output: str | Pat
             continue
         section = nb.stem
         page = pages_dir / f"{section}.html"
-        tmp = page.with_name(page.name + ".tmp")
-        tmp.write_text(notebook_page(nb, _sources(results, section)), encoding="utf-8")
-        tmp.replace(page)
+        sources = _sources(results, section)
+        key = page_key(nb, sources)
         pages.append(page)
+        if _page_with_key(page, key) is None:
+            text = _page_with_key(Path(reuse_from) / "notebooks" / page.name, key) if reuse_from else None
+            tmp = page.with_name(page.name + ".tmp")
+            tmp.write_text(text or notebook_page(nb, sources) + _key_line(key), encoding="utf-8")
+            tmp.replace(page)
         src = results / section
         if src.is_dir():
             dst = output / "results" / section
@@ -109,9 +154,9 @@ def number_provenance(results: str | Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for f in sorted(results.glob("*/numbers.yaml")):
         section = f.parent.name
-        values = flatten(yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+        values = flatten(fastyaml.load(f.read_text(encoding="utf-8")) or {})
         vf = f.with_name("variables.yaml")
-        texts = flatten(yaml.safe_load(vf.read_text(encoding="utf-8")) or {}) if vf.is_file() else {}
+        texts = flatten(fastyaml.load(vf.read_text(encoding="utf-8")) or {}) if vf.is_file() else {}
         cells = (_sources(results, section).get("numbers") or {})
         for key in sorted(set(values) | set(texts)):
             value = values.get(key)
@@ -132,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("executed")
     p.add_argument("results")
     p.add_argument("output", help="the report's _output folder")
+    p.add_argument("--reuse-from", default=None,
+                   help="another report's _output folder: pages made of the same inputs are copied from it")
     p = sub.add_parser("provenance", help="the numbers' provenance (JSON) and the notebooks list (Markdown)")
     p.add_argument("results")
     p.add_argument("file")
@@ -139,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.command == "pages":
-            pages = write_pages(args.executed, args.results, args.output)
+            pages = write_pages(args.executed, args.results, args.output, reuse_from=args.reuse_from)
             print(f"notebook pages: {len(pages)} in {Path(args.output) / 'notebooks'}")
         else:
             data = number_provenance(args.results)

@@ -29,11 +29,15 @@ render refuses results whose recorded digests no longer match their inputs
 Reuse: ``make ... REUSE_FROM=<other OUT>`` copies a section's results and executed notebook from
 that output folder instead of running it when the digest recorded there equals the current one
 (:func:`reuse_section`); the validation step is reused the same way when the data are the same
-files (:func:`reuse_validation`).
+files (:func:`reuse_validation`). ``stamps --reuse-from OTHER_OUT`` does both for every section
+before make decides what to run (:func:`reuse_unchanged`): make then finds the copied sections up
+to date and starts no runner for them (a scenario of ``make sensitivity`` copies four or five
+sections this way); it writes what it copied to ``OUT/.provenance/reused.txt``, which make prints.
 
 Command line (what the Makefile runs)::
 
     python -m analysis.report.provenance stamps --out OUT --data DATA --params PARAMS --scenarios FILE [--data-only]
+        [--reuse-from OTHER_OUT]
     python -m analysis.report.provenance reuse-validation --data DATA --from OTHER_OUT --validation OUT/validation
     python -m analysis.report.provenance digest 03-survival --out OUT --data DATA --params PARAMS ...
     python -m analysis.report.provenance check RESULTS
@@ -51,12 +55,13 @@ from typing import Any, Iterable
 
 import yaml
 
+from analysis import fastyaml
 from analysis.paths import PROJ_ROOT
 
 __all__ = ["SECTIONS", "UPSTREAM", "ProvenanceError", "SectionSpec", "section_spec", "merged_parameters",
            "resolve_type", "code_files", "data_files", "data_digest", "notebook_digest", "section_digest",
            "section_components", "current_digests", "recorded", "changed_components", "check_results",
-           "pair_in_sync", "check_pairs", "write_stamps", "data_stamp", "reuse_section", "reuse_validation", "record_in_manifest", "main"]
+           "pair_in_sync", "check_pairs", "write_stamps", "data_stamp", "reuse_section", "reuse_validation", "reuse_unchanged", "record_in_manifest", "main"]
 
 SECTIONS = ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard",
             "07-sensitivity")
@@ -149,7 +154,7 @@ def merged_parameters(files: Iterable[str | Path], params: Iterable[tuple[str, s
         files = ()
     for f in files:
         with open(_resolve(f), encoding="utf-8") as fh:
-            out.update(yaml.safe_load(fh) or {})
+            out.update(fastyaml.load(fh) or {})
     for key, value in params:
         out[key] = resolve_type(value)
     return out
@@ -336,7 +341,7 @@ def recorded(results_root: str | Path, section: str) -> dict | None:
     """The ``digest`` and ``provenance`` recorded in a section's manifest (None: no manifest)."""
     f = _manifest(Path(results_root), section)
     try:
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        data = fastyaml.load(f.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None
@@ -345,7 +350,7 @@ def recorded(results_root: str | Path, section: str) -> dict | None:
 def record_in_manifest(results_root: str | Path, section: str, entry: dict) -> Path:
     """Add the digest and its provenance to ``results/<section>/manifest.yaml`` (atomically)."""
     f = _manifest(Path(results_root), section)
-    data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    data = fastyaml.load(f.read_text(encoding="utf-8")) or {}
     data["digest"] = entry["digest"]
     data["provenance"] = {"components": entry["components"], "upstream": entry.get("upstream", {}),
                           "spec": entry["spec"], "files": entry["files"]}
@@ -615,6 +620,51 @@ def reuse_validation(*, data: str, reuse_from: str | Path, validation: str | Pat
     return True
 
 
+REUSED_LOG = "reused.txt"
+
+
+def reuse_unchanged(*, data: str, out: str, reuse_from: str | Path, sections: Iterable[str] = SECTIONS,
+                    stamp_dir: str | Path | None = None) -> list[str]:
+    """Copy from ``reuse_from`` the validation and every section whose current digest (the stamps
+    :func:`write_stamps` just wrote) is recorded there, before make looks at file times.
+
+    Sections are copied in build order, after the validation, so each copy is newer than what its
+    make rule depends on (the validation log, the stamps, the sections it reads). A section already
+    made from its current inputs in ``out`` is left alone. Returns one line per copy (the runner's
+    wording, which :mod:`analysis.sensitivity.reuse` counts), also written to
+    ``OUT/.provenance/reused.txt`` (removed when nothing was copied).
+    """
+    out_p = _resolve(out)
+    sdir = Path(stamp_dir) if stamp_dir is not None else out_p / STAMP_DIR
+    lines: list[str] = []
+    validation = out_p / "validation"
+    data_json = sdir / "data.json"
+    try:
+        validated = (validation / "data.json").read_text(encoding="utf-8") == data_json.read_text(encoding="utf-8") \
+            and (validation / "report-with-patient-ids.csv").is_file()
+    except OSError:
+        validated = False
+    if not validated and reuse_validation(data=data, reuse_from=reuse_from, validation=validation):
+        shutil.copyfile(data_json, validation / "data.json")
+        lines.append(f"== validation: reused from {reuse_from} (same data files)")
+    for section in sections:
+        try:
+            digest = json.loads((sdir / f"{section}.json").read_text(encoding="utf-8"))["digest"]
+        except (OSError, ValueError, KeyError):
+            continue
+        executed = out_p / "executed" / f"{section}.ipynb"
+        if (recorded(out_p / "results", section) or {}).get("digest") == digest and executed.is_file():
+            continue
+        if reuse_section(section, digest, reuse_from=reuse_from, out=out, executed=executed):
+            lines.append(f"section {section}: reused from {reuse_from} (same digest {digest[:12]})")
+    log = sdir / REUSED_LOG
+    if lines:
+        log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        log.unlink(missing_ok=True)
+    return lines
+
+
 # ------------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
     import argparse
@@ -631,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--scenarios", default=None)
         if name == "stamps":
             p.add_argument("--data-only", action="store_true", help="only the validation step's stamp")
+            p.add_argument("--reuse-from", default=None,
+                           help="another output folder: copy from it the validation and every section whose "
+                                "digest recorded there is the current one (reuse_unchanged)")
     p = sub.add_parser("data-stamp")
     p.add_argument("--out", default=".")
     p.add_argument("--data", default="data/synthetic")
@@ -649,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.data_only:
                 return 0
             why = write_stamps(data=args.data, out=args.out, params=args.params, scenarios=args.scenarios)
+            if args.reuse_from:
+                reuse_unchanged(data=args.data, out=args.out, reuse_from=args.reuse_from)
             if os.environ.get("PROVENANCE_VERBOSE"):
                 for s, w in why.items():
                     print(f"{s}: {w}")

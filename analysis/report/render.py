@@ -53,6 +53,7 @@ from typing import Any
 
 import yaml
 
+from analysis import fastyaml
 from analysis.report import crossdoc, fonts, guard
 
 ASSETS_DIR = Path(__file__).resolve().with_name("render_assets")
@@ -649,7 +650,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     if not m:
         return {}, text
     try:
-        front = yaml.safe_load(m.group("yaml")) or {}
+        front = fastyaml.load(m.group("yaml")) or {}
     except yaml.YAMLError as exc:
         raise RenderError(f"{path}: invalid YAML front matter: {exc}") from None
     if not isinstance(front, dict):
@@ -894,7 +895,7 @@ def _typst_message(exc: Exception, typ: str) -> str:
 
 def _read_yaml(file: Path) -> dict:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data = fastyaml.load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise RenderError(f"{file}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):

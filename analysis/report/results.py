@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis import fastyaml
 from analysis.data.escape import unescape_markdown
 from analysis.paths import PROJ_ROOT
 
@@ -332,7 +333,7 @@ def collect_variables(results_root: str | Path) -> dict:
     """Merge every ``results/*/variables.yaml`` into one nested mapping for ``_variables.yml``."""
     merged: dict = {}
     for f in sorted(Path(results_root).glob("*/variables.yaml")):
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        data = fastyaml.load(f.read_text(encoding="utf-8")) or {}
         for k, v in flatten(data).items():
             if k in flatten(merged):
                 raise ValueError(f"variable {k!r} defined twice (again in {f})")
@@ -351,7 +352,7 @@ def collect_numbers(results_root: str | Path, sections=None) -> dict[str, Any]:
     for f in sorted(Path(results_root).glob("*/numbers.yaml")):
         if sections is not None and f.parent.name not in sections:
             continue
-        out.update(flatten(yaml.safe_load(f.read_text(encoding="utf-8")) or {}))
+        out.update(flatten(fastyaml.load(f.read_text(encoding="utf-8")) or {}))
     return out
 
 

@@ -28,6 +28,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from analysis import fastyaml
 from analysis.data.escape import visible
 
 EXIT_FAILED = 1
@@ -78,7 +79,7 @@ def cells_to_ids(executed: Path, sources: Path) -> None:
     nb = json.loads(Path(executed).read_text(encoding="utf-8"))
     by_count = {c.get("execution_count"): c.get("id") for c in nb.get("cells", [])
                 if c.get("cell_type") == "code" and c.get("execution_count") is not None}
-    data = yaml.safe_load(sources.read_text(encoding="utf-8")) or {}
+    data = fastyaml.load(sources.read_text(encoding="utf-8")) or {}
     for kind in ("numbers", "files"):
         data[kind] = {k: by_count.get(v, v) for k, v in (data.get(kind) or {}).items()}
     tmp = sources.with_name(sources.name + ".tmp")

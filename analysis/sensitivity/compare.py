@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from analysis import fastyaml
 from analysis.report import fmt
 from analysis.report.results import flatten
 from analysis.sensitivity.values import same_value, undefined  # noqa: F401  (re-exported)
@@ -61,9 +61,9 @@ def read_results(path: str | Path) -> dict[str, tuple]:
     root = results_folder(path)
     out: dict[str, tuple] = {}
     for f in sorted(root.glob("*/numbers.yaml")):
-        values = flatten(yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+        values = flatten(fastyaml.load(f.read_text(encoding="utf-8")) or {})
         vf = f.with_name("variables.yaml")
-        texts = flatten(yaml.safe_load(vf.read_text(encoding="utf-8")) or {}) if vf.exists() else {}
+        texts = flatten(fastyaml.load(vf.read_text(encoding="utf-8")) or {}) if vf.exists() else {}
         for k in sorted(set(values) | set(texts)):
             if k not in RUN_SPECIFIC:
                 out[k] = (values.get(k), None if texts.get(k) is None else str(texts[k]))
@@ -524,7 +524,7 @@ def main(argv=None) -> int:
         if p is not None:
             params[n] = p
     conclusions = (base_params or {}).get("07-sensitivity", {}).get("conclusions", [])
-    notes = yaml.safe_load(Path(args.notes).read_text(encoding="utf-8")) if args.notes else {}
+    notes = fastyaml.load(Path(args.notes).read_text(encoding="utf-8")) if args.notes else {}
     summary = summarise(results, conclusions, "base", params, notes)
     width = args.width or shutil.get_terminal_size((100, 24)).columns
     if args.csv:

@@ -15,8 +15,9 @@ the comparison page), so it always runs.
 :func:`reuse_plan` says, from the two parameter sets alone, which sections a scenario must run
 (what the digests decide when notebook, data and code are the base's); :func:`summary_line` is the
 progress line (``[5/16] efron-ties: 3 sections re-run, 4 reused, 6.3 s``), counted from the
-scenario build's log (the runner's ``section S: reused from ...`` lines) and the executed
-notebooks' times.
+scenario build's log (the ``section S: reused from ...`` lines of the digest step,
+:func:`analysis.report.provenance.reuse_unchanged`, or of the runner) and the executed notebooks'
+times.
 
 Command line (the Makefile's ``sensitivity-scenario-<name>`` steps)::
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis import fastyaml
 from analysis.paths import PROJ_ROOT
 from analysis.sensitivity.compare import read_results, same_value
 
@@ -59,7 +60,7 @@ def record(results: str | Path) -> dict:
 
 def load_record(path: str | Path) -> tuple[dict, dict]:
     """``(numbers, made_with)`` of a record file (``made_with`` empty for a record without it)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = fastyaml.load(Path(path).read_text(encoding="utf-8")) or {}
     made = data.pop(MADE_WITH, None) or {}
     return data, made
 
@@ -205,8 +206,8 @@ def params_changes(params_dir: str | Path, committed: dict[str, str | None], lab
         if old_text is None:
             lines.append(f"{name}: not in the commit")
             continue
-        old = _flat(yaml.safe_load(old_text) or {})
-        new = _flat(yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+        old = _flat(fastyaml.load(old_text) or {})
+        new = _flat(fastyaml.load(f.read_text(encoding="utf-8")) or {})
         for k in sorted(set(old) | set(new)):
             if old.get(k, "(absent)") != new.get(k, "(absent)"):
                 lines.append(f"{name}: {k} {old.get(k, '(absent)')} → {new.get(k, '(absent)')}")
@@ -220,7 +221,7 @@ def sections_of(results: str | Path) -> dict[str, str]:
 
     out = {}
     for f in sorted(results_folder(results).glob("*/numbers.yaml")):
-        for k in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}):
+        for k in (fastyaml.load(f.read_text(encoding="utf-8")) or {}):
             out[str(k)] = f.parent.name
     return out
 

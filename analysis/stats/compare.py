@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
 
 from analysis.stats.control import CoxControl
+from analysis.stats.dist import chi2_sf, norm_sf
 
 __all__ = ["LogRank", "LogRankTrend", "CoxResult", "PHTest", "ConvergenceWarning",
            "logrank", "logrank_trend", "cox", "adjust_pvalues"]
@@ -155,7 +155,7 @@ def logrank(time, event, group) -> LogRank:
     if df < 1:  # no events (no group has an expected event): nothing to compare
         warnings.warn("log-rank test has no events to compare; p is NaN", stacklevel=2)
         return LogRank(math.nan, 0, math.nan, summary, V)
-    return LogRank(stat, df, float(chi2.sf(stat, df)), summary, V)
+    return LogRank(stat, df, float(chi2_sf(stat, df)), summary, V)
 
 
 def logrank_trend(time, event, score) -> LogRankTrend:
@@ -186,7 +186,7 @@ def logrank_trend(time, event, score) -> LogRankTrend:
         warnings.warn("trend test has zero variance (no events to compare); p is NaN", stacklevel=2)
         return LogRankTrend(math.nan, 1, math.nan, U, Vu, summary)
     stat = U * U / Vu
-    return LogRankTrend(stat, 1, float(chi2.sf(stat, 1)), U, Vu, summary)
+    return LogRankTrend(stat, 1, float(chi2_sf(stat, 1)), U, Vu, summary)
 
 
 # ============================================================ Cox model
@@ -252,10 +252,10 @@ class CoxResult:
             kk = list(range(p)) + [p + j for j in cols]
             uu = np.concatenate((np.zeros(p), u[cols]))
             stat = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
-            rows.append((term, stat, len(cols), float(chi2.sf(stat, len(cols)))))
+            rows.append((term, stat, len(cols), float(chi2_sf(stat, len(cols)))))
         uu = np.concatenate((np.zeros(p), u))
         stat = float(uu @ np.linalg.solve(imat, uu))
-        rows.append(("GLOBAL", stat, p, float(chi2.sf(stat, p))))
+        rows.append(("GLOBAL", stat, p, float(chi2_sf(stat, p))))
         return PHTest(pd.DataFrame(rows, columns=["term", "chisq", "df", "p"]), transform)
 
 
@@ -475,10 +475,10 @@ def cox(df: pd.DataFrame, duration: str, event: str, covariates, ctrl: CoxContro
         zstat = beta / se
         summary = pd.DataFrame({"term": names, "coef": beta, "hr": np.exp(beta), "se": se,
                                 "lower": np.exp(beta - z * se), "upper": np.exp(beta + z * se),
-                                "z": zstat, "p": 2.0 * norm.sf(np.abs(zstat))})
+                                "z": zstat, "p": 2.0 * norm_sf(np.abs(zstat))})
     lr = 2.0 * (ll - ll0)
     return CoxResult(summary=summary, loglik=ll, loglik_null=ll0, lr_chisq=lr, lr_df=p,
-                     lr_p=float(chi2.sf(lr, p)) if p else math.nan, n=int(t.size), events=int(e.sum()),
+                     lr_p=float(chi2_sf(lr, p)) if p else math.nan, n=int(t.size), events=int(e.sum()),
                      converged=bool(converged), n_iter=it, ties=ctrl.ties, conf_level=ctrl.conf_level,
                      var=var, terms=terms, _data=(t, e, X))
 

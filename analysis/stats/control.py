@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import norm
+from analysis.stats.dist import norm_ppf
 
 __all__ = ["SurvControl", "CoxControl", "ResponseControl",
            "MEDIAN_CI_METHODS", "RATE_CI_METHODS", "COX_TIES", "PROPORTION_CI_METHODS"]
@@ -48,7 +48,7 @@ class _ZMixin:
     @property
     def z(self) -> float:
         """Two-sided standard-normal quantile for ``conf_level``."""
-        return float(norm.ppf(1.0 - (1.0 - self.conf_level) / 2.0))
+        return float(norm_ppf(1.0 - (1.0 - self.conf_level) / 2.0))
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from analysis.stats.control import RATE_CI_METHODS, SurvControl
+from analysis.stats.dist import norm_ppf
 
 __all__ = ["KMFit", "Median", "Rate", "RMST", "FollowUp",
            "kaplan_meier", "median", "quantile", "survival_at", "rates",
@@ -159,7 +159,7 @@ def _as_arrays(time, event):
 def _z(conf_level: float) -> float:
     if not (0.0 < conf_level < 1.0):
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    return float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    return float(norm_ppf(1.0 - (1.0 - conf_level) / 2.0))
 
 
 def confidence_band(surv, var_log, conf_type: str = "log-log", conf_level: float = 0.95):

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta, norm
 
 from analysis.stats.control import ResponseControl
+from analysis.stats.dist import beta_ppf
 
 __all__ = ["Proportion", "rate_ci", "orr_dcr", "RESPONSE_CATEGORIES"]
 
@@ -68,11 +68,11 @@ def rate_ci(k: int, n: int, ctrl: ResponseControl = ResponseControl()) -> Propor
     p = k / n
     z = ctrl.z
     if m == "clopper-pearson":
-        lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
-        hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+        lo = 0.0 if k == 0 else float(beta_ppf(alpha / 2, k, n - k + 1))
+        hi = 1.0 if k == n else float(beta_ppf(1 - alpha / 2, k + 1, n - k))
     elif m == "jeffreys":
-        lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k + 0.5, n - k + 0.5))
-        hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 0.5, n - k + 0.5))
+        lo = 0.0 if k == 0 else float(beta_ppf(alpha / 2, k + 0.5, n - k + 0.5))
+        hi = 1.0 if k == n else float(beta_ppf(1 - alpha / 2, k + 0.5, n - k + 0.5))
     elif m == "wilson":
         den = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / den

@@ -52,9 +52,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.stats import km
+from analysis.stats.dist import beta_ppf, norm_isf, norm_ppf, norm_sf
 from analysis.synthetic.targets import format_published, parse_bound
 
 Z975 = 1.959963984540054
@@ -120,9 +120,9 @@ def wald_p(hr: float, lower: float, upper: float, level: float = 0.95) -> float:
     >>> round(wald_p(0.91, 0.72, 1.25), 2)
     0.5
     """
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     se = (math.log(upper) - math.log(lower)) / (2 * z)
-    return float(2 * stats.norm.sf(abs(math.log(hr)) / se))
+    return float(2 * norm_sf(abs(math.log(hr)) / se))
 
 
 def wald_p_range(hr: float, lower: float, upper: float, hr_decimals: int = 2,
@@ -186,8 +186,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     [21.51, 44.79]
     """
     a = 1 - level
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
+    lo = 0.0 if k == 0 else float(beta_ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta_ppf(1 - a / 2, k + 1, n - k))
     return lo, hi
 
 
@@ -589,7 +589,7 @@ def se_max_from_ci(lower: float, upper: float, lower_decimals: int = 2, upper_de
     >>> round(se_max_from_ci(0.37, 0.90), 3)
     0.232
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     lo, up = lower - half_unit(lower_decimals), upper + half_unit(upper_decimals)
     if lo <= 0:
         return math.inf
@@ -613,7 +613,7 @@ def se_max_from_hr_p(hr: float, p: float, hr_decimals: int = 2, p_decimals: int 
     p_hi = p + half_unit(p_decimals)
     if p_hi >= 1:
         return math.inf
-    return log_hr / float(stats.norm.isf(p_hi / 2))
+    return log_hr / float(norm_isf(p_hi / 2))
 
 
 def _coding(var: str, coding: dict[str, tuple[float, float]] | None = None) -> tuple[float, float]:
@@ -694,7 +694,7 @@ def _cox_half_planes(name: str, value: float, decimals: int, level: float) -> li
     caller's strict margin takes care of). For ``p`` the sign of ``b`` is fixed by the caller (two
     calls, ``name`` ``"p+"`` and ``"p-"``).
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     h = half_unit(decimals)
     lo, hi = value - h, value + h
     rows: list[tuple[float, float, float]] = []
@@ -705,8 +705,8 @@ def _cox_half_planes(name: str, value: float, decimals: int, level: float) -> li
             rows.append((-1.0, -k * z, -math.log(lo)))
         return rows
     # p = 2(1 - Φ(|b|/se)) in [lo, hi)  <=>  t_min·se <= |b| <= t_max·se
-    t_min = float(stats.norm.isf(min(hi, 1.0) / 2))
-    t_max = float(stats.norm.isf(lo / 2)) if lo > 0 else math.inf
+    t_min = float(norm_isf(min(hi, 1.0) / 2))
+    t_max = float(norm_isf(lo / 2)) if lo > 0 else math.inf
     sign = 1.0 if name == "p+" else -1.0  # sign·b = |b|
     rows.append((-sign, t_min, 0.0))  # |b| >= t_min·se
     if math.isfinite(t_max):

@@ -33,9 +33,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
 
 from analysis.stats import compare, km
+from analysis.stats.dist import chi2_isf, norm_ppf
 from analysis.report import fmt
 from analysis.synthetic.audit import cox_together, is_flagged
 from analysis.data.cohort import ENDPOINT_COLUMNS
@@ -53,7 +53,7 @@ def implied_greenwood(estimate: float, lower: float, upper: float, conf_type: st
     Inverts the pointwise interval of :func:`analysis.stats.km.confidence_band` (proportions, not percent):
     log-log ``S^exp(±z·√V/log S)``, log ``S·exp(±z·√V)``, plain ``S ± z·S·√V``.
     """
-    z = norm.ppf(0.5 + conf_level / 2)
+    z = norm_ppf(0.5 + conf_level / 2)
     if not (0 < lower < estimate < upper < 1):
         return math.nan
     if conf_type == "log-log":
@@ -87,7 +87,7 @@ def max_followed_beyond(variance: float, n: int) -> int:
 
 def needed_chisq(p: float, df: int) -> float:
     """Chi-square statistic on ``df`` degrees of freedom whose upper tail is ``p``."""
-    return float(chi2.isf(p, df))
+    return float(chi2_isf(p, df))
 
 
 def is_paper_interval(params: dict) -> bool:

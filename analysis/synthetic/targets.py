@@ -32,8 +32,8 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from analysis import fastyaml
 from analysis.paths import TARGETS_FILE
 
 COLUMNS = ["key", "value", "decimals", "unit", "where", "text", "kind", "conflict_with"]
@@ -207,7 +207,7 @@ def load_targets(path: Path | str | None = None) -> pd.DataFrame:
     """
     p = Path(path) if path is not None else TARGETS_FILE
     with open(p, encoding="utf-8") as fh:
-        entries = yaml.safe_load(fh)
+        entries = fastyaml.load(fh)
     return validate(entries)
 
 
@@ -239,7 +239,7 @@ def calibration_targets(path: Path | str | None = None) -> pd.DataFrame:
     """
     p = Path(path) if path is not None else TARGETS_FILE
     with open(p, encoding="utf-8") as fh:
-        entries = yaml.safe_load(fh)
+        entries = fastyaml.load(fh)
     at = next(i for i, e in enumerate(entries) if e.get("key") == "subgroups.platinum_response.p"
               and e.get("kind") == "bound") + 1
     return validate(entries[:at] + [dict(e) for e in CALIBRATED_WITH_REMOVED] + entries[at:])

@@ -125,6 +125,36 @@ def test_reuse_needs_the_same_digest(tmp_path):
     assert (out / "executed" / "05-safety.ipynb").is_file()
 
 
+def _section_in(root, section, digest):
+    (root / "results" / section).mkdir(parents=True, exist_ok=True)
+    (root / "executed").mkdir(exist_ok=True)
+    (root / "executed" / f"{section}.ipynb").write_text("{}")
+    (root / "results" / section / "manifest.yaml").write_text(f"digest: {digest}\n")
+    (root / "results" / section / "numbers.yaml").write_text(f"n: {digest}\n")
+
+
+def test_reuse_unchanged_copies_what_has_the_current_digest_and_lists_it(tmp_path):
+    other, out = tmp_path / "other", tmp_path / "out"
+    for section, digest in (("01-cohort", "d1"), ("02-response", "d2-old"), ("03-survival", "d3")):
+        _section_in(other, section, digest)
+    _section_in(out, "03-survival", "d3")  # already made from its current inputs here: left alone
+    (out / "results" / "03-survival" / "numbers.yaml").write_text("n: mine\n")
+    stamps = out / pv.STAMP_DIR
+    stamps.mkdir(parents=True)
+    for section, digest in (("01-cohort", "d1"), ("02-response", "d2"), ("03-survival", "d3")):
+        (stamps / f"{section}.json").write_text(json.dumps({"digest": digest}))
+    lines = pv.reuse_unchanged(data=str(SYNTHETIC_DIR), out=str(out), reuse_from=other,
+                               sections=("01-cohort", "02-response", "03-survival"))
+    assert lines == [f"section 01-cohort: reused from {other} (same digest d1)"]
+    assert (out / "results" / "01-cohort" / "numbers.yaml").read_text() == "n: d1\n"
+    assert not (out / "results" / "02-response").exists()  # its digest there is not the current one
+    assert (out / "results" / "03-survival" / "numbers.yaml").read_text() == "n: mine\n"
+    assert (stamps / pv.REUSED_LOG).read_text() == lines[0] + "\n"
+    assert pv.reuse_unchanged(data=str(SYNTHETIC_DIR), out=str(out), reuse_from=other,
+                              sections=("01-cohort", "02-response", "03-survival")) == []
+    assert not (stamps / pv.REUSED_LOG).exists(), "an old list is not printed again"
+
+
 def test_results_without_digests_are_left_to_the_older_checks(tmp_path):
     (tmp_path / "03-survival").mkdir()
     (tmp_path / "03-survival" / "manifest.yaml").write_text("section: 03-survival\ninputs: {}\n")
