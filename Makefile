@@ -247,6 +247,13 @@ SENS_SRC := $(wildcard analysis/sensitivity/*.py)
 $(EXEC_DIR)/07-sensitivity.ipynb: $(ANALYSIS_EXECUTED) \
   $(wildcard $(PARAMS)/*.yaml) $(filter-out params/sensitivity.yaml,$(wildcard params/*.yaml)) $(SCENARIOS) $(SENS_SRC)
 $(EXEC_DIR)/07-sensitivity.ipynb: PM_FLAGS += -p params_dir "$(PARAMS)" -p scenarios "$(SCENARIOS)"
+# What the scorecard and the sensitivity section compute again in every scenario build of make sensitivity
+# (the consistency audit of the published numbers; the parts of the headline results the multiverses
+# share) is kept on disk once (analysis.memo: keyed by the code, the cohort's contents and the options)
+## CACHE_DIR: where the scorecard and the sensitivity section keep results they share across builds
+##            (default build/sensitivity/.cache; a cache: make clean removes it)
+CACHE_DIR ?= $(SENS_ROOT)/.cache
+$(EXEC_DIR)/06-scorecard.ipynb $(EXEC_DIR)/07-sensitivity.ipynb: export RR_CACHE = $(abspath $(CACHE_DIR))
 
 # a bad scenario (unknown file, parameter or value, a name twice) stops the build before any notebook runs
 SCENARIOS_OK := $(EXEC_DIR)/.scenarios-ok
@@ -322,7 +329,7 @@ sensitivity-reports: $(SCENARIO_TARGETS)
 $(SCENARIO_TARGETS): sensitivity-scenario-%:
 	+@$(PY) -m analysis.sensitivity.reuse start --out $(SENS_ROOT)/$*; \
 	  rc=0; $(MAKE) --no-print-directory DATA="$(DATA)" OUT=$(SENS_ROOT)/$* PARAMS=$(SENS_ROOT)/$*/params \
-	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) SCENARIOS_CHECKED=1 report \
+	    SCENARIOS=$(SENS_ROOT)/$*/params/sensitivity.yaml REUSE_FROM=$(OUT) SCENARIOS_CHECKED=1 CACHE_DIR=$(abspath $(CACHE_DIR)) report \
 	    >$(SENS_ROOT)/$*/build.log 2>&1 || rc=$$?; \
 	  $(PY) -m analysis.sensitivity.reuse summary --out $(SENS_ROOT)/$* --names "$(SCENARIO_NAMES)" --rc $$rc \
 	    --log $(SENS_ROOT)/$*/build.log; exit $$rc
@@ -435,7 +442,7 @@ lock: | $(ENV)
 ## clean: remove every build product of this OUT (results, executed notebooks, rendered report)
 clean:
 	rm -rf $(RESULTS) $(EXEC_DIR) $(OUT)/validation $(PROV_DIR) $(REPORT_DIR)/_output $(REPORT_DIR)/_variables.yml $(REPORT_DIR)/_provenance.json $(REPORT_DIR)/_notebooks.md $(REPORT_DIR)/.quarto \
-	  $(REPORT_DIR)/render.log
+	  $(REPORT_DIR)/render.log $(CACHE_DIR)
 
 .PHONY: distclean
 ## distclean: clean, and remove .venv and every other cohort's build/

@@ -87,7 +87,7 @@ from analysis.sensitivity import compare, headline, multiverse as mv, scenarios 
 
 base = sc.load_base(resolve(params_dir))
 named = sc.load_scenarios(resolve(scenarios), base)
-cache = {}
+cache = headline.memo_for(cohort)  # each part computed once (kept on disk with RR_CACHE)
 results = stables.evaluate(cohort, base, named, cache)
 comps = stables.comparisons(results)
 mismatch = headline.check_against_sections(results[stables.BASE],
@@ -112,7 +112,7 @@ scen_table
 choices = mv.parse_choices(multiverse, base, "multiverse")
 claims = mv.parse_conclusions(conclusions)
 specs = mv.run(cohort, base, choices, keys=set(estimates) | {c.key for c in claims}
-               | {f"{curve}.{k}" for k in ("hr", "lower", "upper", "p")})
+               | {f"{curve}.{k}" for k in ("hr", "lower", "upper", "p")}, cache=cache)
 shares = mv.conclusion_shares(specs, claims, choices)
 in_scenarios = stables.scenario_conclusions(results, claims)
 res.number("sensitivity.multiverse.n_specifications", len(specs), str(len(specs)))

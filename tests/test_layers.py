@@ -9,7 +9,7 @@ from analysis.paths import NOTEBOOKS_DIR, PROJ_ROOT
 PACKAGE = PROJ_ROOT / "analysis"
 LAYERS = ("data", "stats", "report", "synthetic", "sensitivity")
 #: modules outside the layers that every layer may import: leaves that import nothing of the package
-SHARED = ("analysis.paths", "analysis.fastyaml")
+SHARED = ("analysis.paths", "analysis.fastyaml", "analysis.memo")
 #: what each layer may import (besides itself and the SHARED modules)
 ALLOWED = {"data": set(), "stats": {"data"}, "report": {"stats", "data"},
            "synthetic": {"report", "stats", "data"}, "sensitivity": {"report", "stats", "data"}}

@@ -12,15 +12,25 @@ A parameter set is ``{section: {parameter: value}}`` as :func:`analysis.sensitiv
 returns. Derivation options (``age_cut``, ``pfs_censor``, ``sd_min_days``, ``days_per_month``)
 change the analysis data set: it is derived again from the cohort's validated tables
 (:func:`rederive`), once per distinct set of options.
+
+The parts of the results (response, survival, subgroup table, Cox model) are memoised per distinct
+set of the options each depends on, in a dict shared by the calls of one process; with
+``RR_CACHE`` set (the Makefile sets it to ``build/sensitivity/.cache``) they are also kept on disk
+(:func:`memo_for`, :mod:`analysis.memo`), so that the scenario builds of ``make sensitivity``,
+whose multiverses share most specifications, compute each part once. A stored part is keyed by the
+cohort's contents, the analysis code and the part's options, so it is only ever used for the same
+inputs; what is loaded is the pickled value itself (the same bits).
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 
+from analysis import memo
 from analysis.data import cohort as cohort_mod
 from analysis.data.landmark import exclude_early_deaths
 from analysis.report import endpoints, fmt, tables
@@ -30,7 +40,7 @@ from analysis.stats import compare, km, response
 from analysis.stats.control import CoxControl, ResponseControl, SurvControl
 from analysis.stats.selection import select_covariates
 
-__all__ = ["DERIVE_KEYS", "derive_options", "rederive", "headline", "HEADLINE_KEYS", "is_headline",
+__all__ = ["DERIVE_KEYS", "derive_options", "rederive", "headline", "memo_for", "HEADLINE_KEYS", "is_headline",
            "check_against_sections"]
 
 DERIVE_KEYS = ("age_cut", "pfs_censor", "sd_min_days", "days_per_month")
@@ -134,6 +144,24 @@ def _cox(a, sub, p: dict) -> dict:
         return {}
     cox = model.result
     return _keep("subgroups.cox", tables.cox_numbers(cox))
+
+
+#: The parts kept on disk (a derivation is cheap to redo and large to store).
+STORED_PARTS = ("response", "survival", "subgroups", "cox")
+
+
+def memo_for(cohort: cohort_mod.Cohort, folder: str | Path | None = None) -> dict:
+    """The memo for :func:`headline` calls on ``cohort``: an :class:`analysis.memo.StoredMemo` in
+    ``<folder or $RR_CACHE>/headline`` that stores the parts (:data:`STORED_PARTS`), or a plain dict
+    when no folder is set.
+
+    Its context is the cohort's contents (the validated tables, its derivation options and its
+    analysis data set) and the analysis code (:func:`analysis.memo.code_digest`).
+    """
+    context = "".join(memo.frame_digest(f) for f in (cohort.patients, cohort.assessments, cohort.analysis))
+    context += repr(cohort.options) + repr(sorted(cohort.sha256.items()))
+    return memo.stored_memo("headline", context, lambda key: isinstance(key, tuple) and bool(key)
+                            and key[0] in STORED_PARTS, folder=folder)
 
 
 def _memo(cache: dict | None, key: tuple, compute):

@@ -109,14 +109,16 @@ def specifications(choices: list[Choice]) -> list[tuple[int, ...]]:
     return list(itertools.product(*[range(2) for _ in choices]))
 
 
-def run(cohort, base: dict, choices: list[Choice], keys=None) -> pd.DataFrame:
+def run(cohort, base: dict, choices: list[Choice], keys=None, cache: dict | None = None) -> pd.DataFrame:
     """The headline results of every specification.
 
     Returns one row per specification: ``spec`` (1..2**k), one column per choice holding the
     label of the option taken, and one column per headline key (raw values; ``keys`` restricts
-    them). Derivations and the parts of the results that a choice does not touch are computed once.
+    them). Derivations and the parts of the results that a choice does not touch are computed once
+    (``cache``: the memo of :func:`~analysis.sensitivity.headline.headline`, e.g. shared with the
+    named scenarios' or stored on disk, :func:`~analysis.sensitivity.headline.memo_for`).
     """
-    cache: dict = {}
+    cache = {} if cache is None else cache
     rows = []
     for n, combo in enumerate(specifications(choices), start=1):
         params = base

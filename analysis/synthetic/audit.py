@@ -47,15 +47,31 @@ True
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from analysis import memo
 from analysis.stats import km
 from analysis.stats.dist import beta_ppf, norm_isf, norm_ppf, norm_sf
 from analysis.synthetic.targets import format_published, parse_bound
+
+#: What the audit derives from the published numbers alone (the Cox rows' printable groups, the
+#: numbers out of reach, the landmark patterns), computed once per process and, with ``RR_CACHE``
+#: set, once for all the scenario builds of ``make sensitivity`` (:mod:`analysis.memo`). Callers
+#: get copies, so the memo cannot be changed through them.
+_MEMO: dict | None = None
+
+
+def _memoised(key: tuple, compute):
+    global _MEMO
+    if _MEMO is None:
+        _MEMO = memo.stored_memo("audit")
+    value = memo.memoised(_MEMO, key, compute)
+    return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
 
 Z975 = 1.959963984540054
 AUDIT_COLUMNS = ["key", "where", "check", "published", "expected", "consistent", "note"]
@@ -798,6 +814,13 @@ def _groups_text(groups: list) -> str:
 
 def cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] | None = None,
                  events_key: str = COX_EVENTS_KEY, level: float = 0.95) -> dict[str, tuple[int, int, list, str]]:
+    """:func:`_cox_together`, memoised (``_MEMO``)."""
+    return _memoised(("cox_together", memo.frame_digest(targets), repr(coding), events_key, repr(level)),
+                     lambda: _cox_together(targets, coding, events_key, level))
+
+
+def _cox_together(targets: pd.DataFrame, coding: dict[str, tuple[float, float]] | None = None,
+                  events_key: str = COX_EVENTS_KEY, level: float = 0.95) -> dict[str, tuple[int, int, list, str]]:
     """How many of each Cox row's printed numbers one Cox model can print at once.
 
     The pairwise checks (:func:`check_cox`, :func:`check_cox_information`) say which numbers of a
@@ -859,6 +882,12 @@ def _entries_together(entries: pd.DataFrame) -> int:
 
 
 def unreachable(targets: pd.DataFrame, audit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`_unreachable`, memoised (``_MEMO``)."""
+    key = ("unreachable", memo.frame_digest(targets), None if audit is None else memo.frame_digest(audit))
+    return _memoised(key, lambda: _unreachable(targets, audit))
+
+
+def _unreachable(targets: pd.DataFrame, audit: pd.DataFrame | None = None) -> pd.DataFrame:
     """The published numbers no data set can reproduce together, with every published count exact.
 
     A cohort is held to every count, so a percentage that contradicts its count cannot print; a
@@ -1102,6 +1131,18 @@ def audit_paper(targets: pd.DataFrame) -> pd.DataFrame:
 
 def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decimals: int = 1,
                       max_censored: int = 4, conf_type: str = "log-log") -> list[str]:
+    """:func:`_landmark_patterns`, memoised (``_MEMO``; an exhaustive search of about a second).
+
+    >>> landmark_patterns(22, 40.4, 20.3, 59.8)[0]
+    'EEEEEEEEEEEEcE'
+    """
+    key = ("landmark_patterns", int(n), repr(float(estimate)), repr(float(lower)), repr(float(upper)), int(decimals),
+           int(max_censored), conf_type)
+    return _memoised(key, lambda: _landmark_patterns(n, estimate, lower, upper, decimals, max_censored, conf_type))
+
+
+def _landmark_patterns(n: int, estimate: float, lower: float, upper: float, decimals: int = 1,
+                       max_censored: int = 4, conf_type: str = "log-log") -> list[str]:
     """Event/censoring sequences before a landmark that print a published Kaplan–Meier rate and interval.
 
     Before the landmark, ``n`` patients give a sequence of events (``E``) and censorings (``c``); the
@@ -1114,7 +1155,7 @@ def landmark_patterns(n: int, estimate: float, lower: float, upper: float, decim
     one censoring before the 13th.
     The search is exhaustive (exponential in ``n``): meant for small groups such as the responders.
 
-    >>> landmark_patterns(22, 40.4, 20.3, 59.8)[0]
+    >>> _landmark_patterns(22, 40.4, 20.3, 59.8)[0]
     'EEEEEEEEEEEEcE'
     """
     target = tuple(round(x, decimals) for x in (estimate, lower, upper))
