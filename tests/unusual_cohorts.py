@@ -41,9 +41,12 @@ def subset(tables, ids) -> dict[str, pd.DataFrame]:
 
 
 def tiny(n: int = 5) -> dict[str, pd.DataFrame]:
-    """The first ``n`` patients: most covariates have one level, few events."""
+    """The first ``n`` patients with the first patient's prior ICI class and reason for its failure: those two
+    Cox covariates have one level, the others few, and there are few events (whatever the calibration drew)."""
     t = shipped()
-    return subset(t, t["patients"]["patient_id"].iloc[:n].tolist())
+    p = t["patients"]
+    same = (p["prior_ici_class"] == p["prior_ici_class"].iloc[0]) & (p["prior_ici_failure"] == p["prior_ici_failure"].iloc[0])
+    return subset(t, p.loc[same, "patient_id"].iloc[:n].tolist())
 
 
 def everyone_censored(t) -> dict[str, pd.DataFrame]:

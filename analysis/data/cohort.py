@@ -255,9 +255,9 @@ def variable_label(cohort: Cohort, name: str) -> str:
 #: writes them). Whether a report is about the synthetic cohort is decided from these checksums, never from a
 #: ``synthetic:`` flag in ``cohort.yaml`` (which a user can copy); a test checks them against the files.
 SHIPPED_SYNTHETIC_SHA256 = {
-    "patients": "36194d29b161865b4c5e752e26d6ed0e32473c90758908a9b754924e91ea48e9",
-    "assessments": "14d7d10e0acdaeff1250eb55d7e536cb1af32d82174167ffc1a1de4902bd9047",
-    "adverse_events": "83df20f22497fda897266a2397e272e6f3d23db768ce8645826d4bc09fefa261",
+    "patients": "7b610eb416980f10a8e9e9b9ba78b50191e1509d0b924e65e4249a8e0223d6ba",
+    "assessments": "63f566ec526cca4b50fda0e1c3db103874f70c2a572d25c7b435fc13c2d2d302",
+    "adverse_events": "fadcf98b95c34ee05002dfbaadcbebcf96b9ca17987556bf427962c786814c27",
 }
 
 

@@ -6,32 +6,24 @@ caller (no import cycle). ``make calibrate`` runs it::
 
     python -m analysis.synthetic.build --out data/synthetic [--seed N] [--steps N]
 
-The annealing compares losses computed with numpy, whose results differ in the last bits between
-its AVX2 and AVX-512 code paths (``exp``, ``log``, reductions); one such bit can flip an accepted
-move. :func:`main` therefore runs the calibration with numpy's AVX-512 dispatch turned off
-(``NPY_DISABLE_CPU_FEATURES``, :data:`AVX2_ONLY`), so that ``make calibrate`` writes the committed
-cohort byte for byte on CPUs with and without AVX-512.
+Nothing here steers numpy's or OpenBLAS's code paths: the search's decisions compare losses with a
+tolerance far above the last-bit differences between CPUs (:mod:`analysis.synthetic.decide`), and
+:mod:`analysis.synthetic.dispatch` checks that the files come out byte for byte the same under
+numpy's baseline, AVX2 and AVX-512 code paths and OpenBLAS's kernels for several CPUs.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 
 from analysis.paths import SYNTHETIC_DIR
-from analysis.synthetic import generator, interval_fit
+from analysis.synthetic import decide, generator, interval_fit
 from analysis.synthetic.calibrate import (DEFAULT_INTERVAL_STEPS, DEFAULT_SEED, DEFAULT_STEPS, Objective,
                                           State, anneal, build_tables, pin_medians, reshape, score,
                                           state_from_tables, validate_tables)
 from analysis.synthetic.targets import calibration_targets
-
-#: numpy features disabled for the calibration (set before numpy is imported; see the module docstring)
-AVX2_ONLY = ("AVX512F AVX512CD AVX512VL AVX512BW AVX512DQ AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
-             "AVX512_CNL AVX512_ICL AVX512_SPR AVX512VNNI AVX512IFMA AVX512VBMI AVX512VBMI2 AVX512BITALG "
-             "AVX512VPOPCNTDQ AVX512BF16 AVX512FP16 X86_V4")
 
 
 def _stderr_log(msg: str) -> None:
@@ -57,6 +49,21 @@ def _chain(args) -> tuple[tuple[int, float], State]:
     return (obj.misses(state), obj.total(state)), state
 
 
+def best_chain(results: list[tuple[int, float]]) -> int:
+    """The chain kept: fewest numbers missed, then the lowest loss, then the lowest chain number.
+
+    Losses within :data:`analysis.synthetic.decide.TIE` are equal (their last bits depend on the CPU).
+
+    >>> best_chain([(60, 154.52257240087042), (60, 154.5225724008704), (61, 150.0)])
+    0
+    >>> best_chain([(60, 154.6), (60, 154.5)])
+    1
+    """
+    fewest = min(m for m, _ in results)
+    tied = [c for c, (m, _) in enumerate(results) if m == fewest]
+    return tied[decide.first_min([results[c][1] for c in tied])]
+
+
 def calibrate(seed: int = DEFAULT_SEED, steps: int = DEFAULT_STEPS, chains: int = 2, log=None,
               processes: int | None = None, interval_steps: int = DEFAULT_INTERVAL_STEPS) -> dict[str, pd.DataFrame]:
     """Generate the cohort with ``seed`` and calibrate it (deterministic).
@@ -64,8 +71,8 @@ def calibrate(seed: int = DEFAULT_SEED, steps: int = DEFAULT_STEPS, chains: int 
     ``chains`` independent chains run in parallel processes: ``steps`` annealing steps (chain ``c``
     seeded by ``[seed, 1, c]``), then ``interval_steps`` steps of the interval stage
     (:mod:`analysis.synthetic.interval_fit`, seeded by ``[seed, 3, c]``). The chain with the fewest published
-    numbers missed wins (then the lowest loss, then the lowest chain number), so the result does not
-    depend on scheduling or on the number of processes.
+    numbers missed wins (then the lowest loss, then the lowest chain number: :func:`best_chain`), so
+    the result does not depend on scheduling or on the number of processes.
     """
     jobs = [(seed, steps, c, log is not None and c == 0, interval_steps) for c in range(max(chains, 1))]
     nproc = min(len(jobs), processes or len(jobs))
@@ -77,7 +84,7 @@ def calibrate(seed: int = DEFAULT_SEED, steps: int = DEFAULT_STEPS, chains: int 
     else:
         results = [_chain(j) for j in jobs]
     losses = [r[0] for r in results]
-    k = min(range(len(losses)), key=lambda c: (losses[c], c))
+    k = best_chain(losses)
     if log:
         log("chain misses/losses: " + ", ".join(f"{m}/{x:.3f}" for m, x in losses) + f"; kept chain {k}")
     state = results[k][1]
@@ -89,10 +96,6 @@ def calibrate(seed: int = DEFAULT_SEED, steps: int = DEFAULT_STEPS, chains: int 
 def main(argv=None) -> int:
     import argparse
 
-    if os.environ.get("NPY_DISABLE_CPU_FEATURES") != AVX2_ONLY:  # re-run with numpy's AVX2 code paths
-        argv = sys.argv[1:] if argv is None else list(argv)
-        env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=AVX2_ONLY)
-        return subprocess.call([sys.executable, "-m", "analysis.synthetic.build", *argv], env=env)
     ap = argparse.ArgumentParser(description="Write the calibrated synthetic cohort (three CSV tables).")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="annealing steps (fixed: deterministic)")

@@ -56,7 +56,9 @@ Method
    with probability ∝ exp(−loss / T), T falling geometrically over a fixed number of steps, then a
    greedy pass; the best state seen is kept. A seeded ``numpy.random.Generator`` drives every
    choice and nothing depends on the wall clock, so the same seed and steps give byte-identical
-   files.
+   files; nor on the last bits of floating point, which differ between CPUs (numpy's and OpenBLAS's
+   code paths): every comparison of losses and every heat-bath draw goes through
+   :mod:`analysis.synthetic.decide`, which treats losses within ``decide.TIE`` as equal.
 5. **Intervals.** A second stage, :mod:`analysis.synthetic.interval_fit`, aims at the SPSS intervals of the
    Table 2 medians, which single-day moves rarely hit (a half-width is an order-dependent factor
    times the whole days between two deaths): it swaps baseline values until the needed day gaps
@@ -97,7 +99,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import recist
-from analysis.synthetic import generator
+from analysis.synthetic import decide, generator
 from analysis.paths import DAYS_PER_MONTH
 
 DEFAULT_SEED = 20250120
@@ -1084,7 +1086,8 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
     Half of the moves are aimed at a number that does not yet print as published (a patient whose
     time sets that median, interval or rate; the variable of that p value or hazard ratio), the
     others are random. The move's candidates (up to ``k``; row 0 = no change) are scored at once and
-    one is drawn with probability ∝ exp(−loss / temperature). Candidates that would put two events on
+    one is drawn with probability ∝ exp(−loss / temperature) (:func:`analysis.synthetic.decide.heat_bath`:
+    losses within ``decide.TIE`` count as equal; in the greedy phase, uniformly among the smallest). Candidates that would put two events on
     one day are excluded. A censored follow-up is set by the start date, not by the course of the
     disease, so its candidates also include ``FAR_CENSORED`` days drawn anywhere in its range.
     """
@@ -1309,11 +1312,7 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
         losses = {c: obj.loss(s, c, cand) for c in touched}
         tot = np.where(ok, sum(losses[c][0] for c in touched), np.inf)
         tot[0] = sum(cl[c] for c in touched)  # row 0 is the current state (as cached)
-        if temp > 0:
-            wts = np.exp(-(tot - tot.min()) / temp)
-            pick = min(int(np.searchsorted(np.cumsum(wts), rng.uniform() * wts.sum(), side="right")), K - 1)
-        else:
-            pick = int(np.argmin(tot))
+        pick = decide.heat_bath(tot, temp, rng)  # temp 0 (greedy): uniform among the tied smallest
         if pick == 0:
             continue
         for c in touched:
@@ -1332,7 +1331,7 @@ def anneal(s: State, obj: Objective, rng: np.random.Generator, steps: int, t0: f
                 v = s.cov[col]
                 v[i], v[j] = v[j], v[i]
             M, X = Mc[pick].copy(), Xc[pick].copy()
-        if cur < best_loss - 1e-12:
+        if decide.improves(cur, best_loss):
             best, best_loss = s.copy(), cur
         if log is not None and step % 5000 == 0:
             log(f"step {step:>7}  T={temp:.4f}  loss={cur:.3f}  best={best_loss:.3f}  "

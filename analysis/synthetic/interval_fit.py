@@ -45,8 +45,10 @@ Method
    already there, or a p value onto its published digits, counts directly. Each variable keeps its
    best coding, so none ends with a lower score.
 
-Deterministic: a seeded ``numpy.random.Generator`` drives every choice; the integer program is
-solved exactly.
+Deterministic: a seeded ``numpy.random.Generator`` drives every choice; scores within
+``analysis.synthetic.decide.TIE`` are equal for every draw and every "best so far", so the last bits of
+floating point (which differ between CPUs) decide nothing; the integer program is solved exactly
+(its data are whole days) and only a proven optimum is used.
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.synthetic import calibrate as C
+from analysis.synthetic import calibrate as C, decide
 from analysis.data.cohort import ENDPOINT_COLUMNS
 
 #: Score of an interval that is realisable (it is two published numbers).
@@ -342,9 +344,9 @@ def _swaps(codes: np.ndarray, X: np.ndarray, locked: np.ndarray, cox_j: int | No
 
 
 def _heat_bath(scores: np.ndarray, temp: float, rng: np.random.Generator) -> int:
-    """A candidate drawn with probability ∝ exp(score / temp)."""
-    w = np.exp((scores - scores.max()) / temp)
-    return min(int(np.searchsorted(np.cumsum(w), rng.uniform() * w.sum(), side="right")), scores.size - 1)
+    """A candidate drawn with probability ∝ exp(score / temp) (:func:`analysis.synthetic.decide.heat_bath`:
+    scores within ``decide.TIE`` of the best are equal, so the last bits of floating point decide nothing)."""
+    return decide.heat_bath(-np.asarray(scores, dtype=float), temp, rng)
 
 
 def _exact_count(obj: C.Objective, comp: str, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -483,7 +485,7 @@ def fit_memberships(s: C.State, obj: C.Objective, targets: pd.DataFrame, rng: np
             if var in cox_col:
                 _refit_beta(s, obj, X)
         cur = scores[pick]
-        if cur > best_score + 1e-12:
+        if decide.improves(best_score, cur):  # a higher score, by more than decide.TIE
             best, best_score = s.copy(), cur
         if log is not None and step % 500 == 0:
             log(f"intervals step {step:>5}  T={temp:.3f}  score={cur:.2f}  best={best_score:.2f}")
@@ -499,6 +501,8 @@ def place_days(s: C.State, obj: C.Objective, targets: pd.DataFrame, time_limit: 
     ``g`` with ``u``, ``l`` and required difference ``D`` has ``t_l − t_u = D`` when its 0/1 variable
     is 1. Maximises the number of intervals, then (1/1000 per day) keeps the days near the current
     ones. Returns a copy; only ``os_d`` changes (and ``pfs_d`` of no one: movable deaths progressed).
+    A solve that does not prove its optimum within ``time_limit`` seconds (it takes about 0.02 s)
+    changes nothing, so that the result never depends on the machine's speed.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -540,8 +544,8 @@ def place_days(s: C.State, obj: C.Objective, targets: pd.DataFrame, time_limit: 
     upper = np.concatenate((P.hi, np.full(n, big), np.ones(G))).astype(float)
     res = milp(cost, constraints=LinearConstraint(np.array(rows), lb, ub), integrality=np.ones(nv),
                bounds=Bounds(lower, upper), options={"time_limit": time_limit, "presolve": True})
-    if res.x is None:
-        return s.copy()
+    if res.status != 0 or res.x is None:  # only a proven optimum: a time-limited incumbent would
+        return s.copy()                     # depend on the machine's speed (it solves in ~0.02 s)
     out = s.copy()
     out.os_d = np.round(res.x[:n]).astype(out.os_d.dtype)
     return out
@@ -680,7 +684,7 @@ def polish_memberships(s: C.State, obj: C.Objective, rng: np.random.Generator, s
                 if var in cox_col:
                     _refit_beta(s, obj, X)
             cur = float(scores[pick])
-            if cur > best[0] + 1e-12:
+            if decide.improves(best[0], cur):
                 best = (cur, s.cov[col].copy())
         s.cov[col] = best[1]
         if log is not None:

@@ -58,11 +58,20 @@ def format_published(value: float, decimals: int) -> str:
     '13.2'
     >>> format_published(0.8, 2)
     '0.80'
+
+    A number of more than 28 digits at that precision (the hazard ratio of a covariate that separates
+    a tiny cohort's deaths, e.g. 3e28) is printed in full rather than raising ``decimal.InvalidOperation``:
+
+    >>> format_published(3.075771541525764e+28, 2)
+    '30757715415257640000000000000.00'
     """
-    from decimal import ROUND_HALF_UP, Decimal
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
 
     q = Decimal(1).scaleb(-int(decimals))
-    return str(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
+    d = Decimal(repr(float(value)))
+    with localcontext() as ctx:  # enough digits for the integer part and the decimals
+        ctx.prec = max(ctx.prec, d.adjusted() + int(decimals) + 2)
+        return str(d.quantize(q, rounding=ROUND_HALF_UP))
 
 
 def parse_bound(value: str) -> tuple[str, float, int]:
