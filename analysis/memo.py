@@ -97,8 +97,10 @@ def stored_memo(part: str, context: str = "", stored: Callable[[object], bool] |
     return StoredMemo(Path(folder) / part, context + code_digest(), stored)
 
 
-def memoised(memo: dict, key, compute: Callable[[], object]):
-    """``memo[key]``, computed by ``compute()`` the first time."""
+def memoised(memo: dict | None, key, compute: Callable[[], object]):
+    """``memo[key]``, computed by ``compute()`` the first time (no memo: ``compute()``)."""
+    if memo is None:
+        return compute()
     if key not in memo:
         memo[key] = compute()
     return memo[key]

@@ -164,14 +164,6 @@ def memo_for(cohort: cohort_mod.Cohort, folder: str | Path | None = None) -> dic
                             and key[0] in STORED_PARTS, folder=folder)
 
 
-def _memo(cache: dict | None, key: tuple, compute):
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
 def _frozen(p: dict, keys) -> tuple:
     return tuple((k, repr(p.get(k))) for k in keys)
 
@@ -197,13 +189,13 @@ def headline(cohort: cohort_mod.Cohort, params: dict[str, dict], cache: dict | N
     a = c.analysis
     p2, p3, p4 = (section_params(params, s) for s in ("02-response", "03-survival", "04-subgroups"))
     out = {}
-    out.update(_memo(cache, ("response", opts, _frozen(p2, p2)), lambda: _response(a, p2)))
-    out.update(_memo(cache, ("survival", opts, _frozen(p3, p3)), lambda: _survival(c, a, p3)))
+    out.update(memo.memoised(cache, ("response", opts, _frozen(p2, p2)), lambda: _response(a, p2)))
+    out.update(memo.memoised(cache, ("survival", opts, _frozen(p3, p3)), lambda: _survival(c, a, p3)))
     a4 = exclude_early_deaths(a, p4.get("exclude_deaths_within", 0))
     sub_keys = ("conf_level", "median_ci", "p_adjust", "exclude_deaths_within")
-    sub, sub_numbers = _memo(cache, ("subgroups", opts, _frozen(p4, sub_keys)), lambda: _subgroup_table(c, a4, p4))
+    sub, sub_numbers = memo.memoised(cache, ("subgroups", opts, _frozen(p4, sub_keys)), lambda: _subgroup_table(c, a4, p4))
     out.update(sub_numbers)
-    out.update(_memo(cache, ("cox", opts, _frozen(p4, p4)), lambda: _cox(a4, sub, p4)))
+    out.update(memo.memoised(cache, ("cox", opts, _frozen(p4, p4)), lambda: _cox(a4, sub, p4)))
     return out
 
 
