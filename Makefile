@@ -119,6 +119,9 @@ PYTHON3 ?= python3
 # (the executed notebook is written once, at the end, not after every cell; the runner,
 # analysis.report.runner, starts papermill through the analysis package, which spares it over a
 # second of CPU per notebook: analysis/__init__.py)
+## FORKSERVER: (set by make sensitivity) a fork server's socket: the notebooks, render and pages steps
+##             start as forks of a process that imported their modules once (analysis.report.forkserver)
+PYM = $(if $(FORKSERVER),$(PY) -m analysis.report.forkclient $(FORKSERVER),$(PY) -m)
 PM_FLAGS ?= $(if $(CI),--no-progress-bar --log-output,--progress-bar) --no-request-save-on-cell-execute
 
 .venv/.installed: requirements.lock pyproject.toml
@@ -231,7 +234,7 @@ $(EXEC_DIR)/%.ipynb: notebooks/%.ipynb params/%.yaml params/common.yaml \
   $$(wildcard $(PARAMS)/$$*.yaml $(PARAMS)/common.yaml) $(VALID) $(NB_SRC) $(PROV_DIR)/%.json | $(ENV)
 	+@$(call step_start,$(call section_step,$*),$*)
 	@mkdir -p $(EXEC_DIR)
-	@$(PY) -m analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
+	@$(PYM) analysis.report.runner $* $< $@ -k $(KERNEL) --cwd "$(CURDIR)" $(PM_FLAGS) \
 	  --provenance $(PROV_DIR)/$*.json $(if $(REUSE_FROM),--reuse-from "$(REUSE_FROM)") \
 	  --params-dir $(PARAMS) -p data "$(DATA)" -p out "$(OUT)"
 	+@$(call step_end,$(call section_step,$*),$*)
@@ -266,8 +269,8 @@ $(SCENARIOS_OK): $(SCENARIOS) $(wildcard $(PARAMS)/*.yaml params/*.yaml) $(SENS_
 
 $(REPORT_DIR)/_variables.yml: $(EXECUTED) | $(ENV)
 	@mkdir -p $(REPORT_DIR)
-	@$(PY) -m analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
-	@$(PY) -m analysis.report.notebook_pages provenance $(RESULTS) $(REPORT_DIR)/_provenance.json \
+	@$(PYM) analysis.report.results $(RESULTS) $@ --extra "data=$(notdir $(patsubst %/,%,$(DATA)))"
+	@$(PYM) analysis.report.notebook_pages provenance $(RESULTS) $(REPORT_DIR)/_provenance.json \
 	  --list $(REPORT_DIR)/_notebooks.md
 
 ifneq ($(REPORT_DIR),report)
@@ -289,8 +292,8 @@ REPORT_OUTPUTS := $(foreach doc,index supplement,$(REPORT_DIR)/_output/$(doc).ht
 .PRECIOUS: $(REPORT_OUTPUTS) $(EXECUTED)
 $(REPORT_OUTPUTS) &: $(REPORT_DIR)/_variables.yml $(REPORT_INPUTS) $(EXECUTED) $(RENDER_SRC) | $(ENV)
 	+@$(call step_start,$(STEP_TOTAL),report)
-	@$(PY) -m analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
-	@$(PY) -m analysis.report.notebook_pages pages $(EXEC_DIR) $(RESULTS) $(REPORT_DIR)/_output \
+	@$(PYM) analysis.report.render $(REPORT_DIR) --results $(RESULTS) --log $(REPORT_DIR)/render.log
+	@$(PYM) analysis.report.notebook_pages pages $(EXEC_DIR) $(RESULTS) $(REPORT_DIR)/_output \
 	  $(if $(REUSE_FROM),--reuse-from "$(if $(filter .,$(REUSE_FROM)),report,$(REUSE_FROM)/report)/_output")
 	+@$(call step_end,$(STEP_TOTAL),report)
 	@echo "== report: $(REPORT_DIR)/_output/index.html, index.pdf, supplement.html and supplement.pdf"
@@ -313,6 +316,7 @@ space := $(empty) $(empty)
 ##              section whose digest is the base's; only the others run. One line per scenario:
 ##              "[5/16] efron-ties: 3 sections re-run, 4 reused, 21.0 s"
 ## ONLY: make sensitivity ONLY=efron-ties,wilson-ci builds only these scenarios (the main report untouched)
+## FORK: make sensitivity FORK=0 starts every step as a process of its own (no fork server: FORKSERVER)
 # (The scenarios' reports need the base's analysis sections 01-05 only: they are built side by side with
 #  the rest of the main report, its scorecard, sensitivity section and render; then the comparison.)
 sensitivity: $(SCENARIOS_OK) $(ANALYSIS_EXECUTED) | $(ENV)
@@ -320,7 +324,10 @@ sensitivity: $(SCENARIOS_OK) $(ANALYSIS_EXECUTED) | $(ENV)
 	  $(if $(ONLY),--only $(ONLY)) >/dev/null
 	+@names="$$($(PY) -m analysis.sensitivity.scenarios names $(SCENARIOS) --params $(PARAMS) $(if $(ONLY),--only $(ONLY)))"; \
 	  echo "== $$(echo $$names | wc -w) scenarios into $(SENS_ROOT)/ (each reuses the base's unchanged sections; logs: $(SENS_ROOT)/<name>/build.log)"; \
-	  $(MAKE) --no-print-directory report sensitivity-reports SCENARIO_NAMES="$$names" && \
+	  fsdir=$$(mktemp -d "$${TMPDIR:-/tmp}/rr-fork.XXXXXX"); fs=; \
+	  if [ "$(FORK)" != 0 ]; then $(PY) -m analysis.report.forkserver serve "$$fsdir/socket" --parent $$$$ --notebooks notebooks & fs=$$!; fi; \
+	  trap '[ -z "$$fs" ] || { kill $$fs 2>/dev/null; wait $$fs 2>/dev/null; }; rm -rf "$$fsdir"' EXIT; \
+	  $(MAKE) --no-print-directory report sensitivity-reports SCENARIO_NAMES="$$names" FORKSERVER="$$fsdir/socket" && \
 	  $(MAKE) --no-print-directory $(SENS_ROOT)/comparison.html SCENARIO_NAMES="$$names"
 
 SCENARIO_TARGETS := $(SCENARIO_NAMES:%=sensitivity-scenario-%)
@@ -417,7 +424,8 @@ test-quarto: $(ENV)
 
 .PHONY: test-scenarios
 ## test-scenarios: check that three scenario reports built with reuse give the numbers of from-scratch builds
-##       of the same parameters (~37 notebook runs: 2-3 minutes on 2 idle cores; CI runs it after make test)
+##       of the same parameters, and one built through make sensitivity's fork server and with FORK=0 (~3-4 minutes
+##       on 2 idle cores; CI runs it after make test)
 test-scenarios: $(ENV)
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(PY) -m pytest -q -m scenario_builds $(PYTEST_ARGS)
 

@@ -87,6 +87,41 @@ def cells_to_ids(executed: Path, sources: Path) -> None:
     tmp.replace(sources)
 
 
+INJECTED_ID = "injected-parameters"
+
+
+def stable_injected_id(executed: Path) -> None:
+    """Give the cell papermill inserts for the parameters a fixed id (papermill draws a random one,
+    so two runs of the same notebook would differ, and its page with them, in that id alone).
+
+    The file is rewritten as nbformat writes it (sorted keys, indent 1, UTF-8, a final newline), so
+    nothing else in it changes (tested); papermill has validated it.
+    """
+    import json
+
+    text = Path(executed).read_text(encoding="utf-8")
+    nb = json.loads(text)
+    cells = nb.get("cells", [])
+    injected = [c for c in cells if INJECTED_ID in (c.get("metadata", {}).get("tags") or [])]
+    if injected and all(c.get("id") != INJECTED_ID for c in cells) and "id" in injected[0]:
+        injected[0]["id"] = INJECTED_ID
+        Path(executed).write_text(json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+
+
+def without_run_metadata(executed: Path) -> dict:
+    """An executed notebook without what differs between two runs of it: papermill's times and file
+    names, and the kernel's message times (for comparing runs)."""
+    import json
+
+    nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    nb.get("metadata", {}).pop("papermill", None)
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    return nb
+
+
 def failure_line(section: str, exc: BaseException) -> str:
     """One line saying why ``section`` failed (the notebook's exception type and message)."""
     ename = getattr(exc, "ename", None) or type(exc).__name__
@@ -97,7 +132,7 @@ def failure_line(section: str, exc: BaseException) -> str:
     return visible(f"section {section} failed: {ename}: {first}" if first else f"section {section} failed: {ename}")
 
 
-def quiet_kernel_manager_class():
+def quiet_kernel_manager_class(template=None):
     """The kernel manager papermill starts each notebook's kernel with (#29: a quiet build).
 
     * **IPC transport** (Unix sockets in a private temporary folder) instead of TCP on localhost:
@@ -111,6 +146,9 @@ def quiet_kernel_manager_class():
       handles a message makes ipykernel log ``ERROR | KeyboardInterrupt caught in kernel``. A
       finished notebook has nothing left to interrupt, so the shutdown request is sent alone (a
       kernel that does not exit is still killed by jupyter_client after its wait).
+    * **A forked kernel** (#31) with ``template`` (a :class:`analysis.report.forkserver.KernelTemplate`,
+      when the fork server started this runner): the kernel spec's ``ipykernel_launcher`` command is
+      carried out by the template, a fork of this warm process, instead of a new interpreter.
     """
     import tempfile
 
@@ -137,6 +175,22 @@ def quiet_kernel_manager_class():
 
         interrupt_kernel = _async_interrupt_kernel
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            from analysis.report import forkserver
+
+            if template is None or forkserver.kernel_connection_file(kernel_cmd) is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            prov = self.provisioner
+            cwd = str(kw.get("cwd") or os.getcwd())
+            env = dict(kw.get("env") or os.environ)
+            if not kw.get("independent"):  # as jupyter_client's launcher: the kernel ends with this process
+                env["JPY_PARENT_PID"] = str(os.getpid())
+            proc = template.launch(kernel_cmd, env, cwd)
+            prov.process, prov.pid, prov.pgid, prov.cwd = proc, proc.pid, proc.pid, cwd
+            self._reconcile_connection_info(prov.connection_info)
+
+        _launch_kernel = _async_launch_kernel
+
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             folder = getattr(self, "_ipc_folder", None)
@@ -161,15 +215,22 @@ def run(section: str, notebook: Path, output: Path, *, parameters: dict, kernel:
     tmp = output.with_name(f"{output.stem}.tmp-{os.getpid()}.ipynb")
     failed = output.with_name(f"{output.stem}.failed.ipynb")
     failed.unlink(missing_ok=True)  # a failure of an earlier run is no longer news
+    from analysis.report import forkserver
+
+    template = forkserver.KernelTemplate.start() if forkserver.can_fork_kernel() else None
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name=kernel, cwd=cwd,
                             progress_bar=progress_bar, log_output=log_output,
                             request_save_on_cell_execute=save_on_cell_execute,
-                            kernel_manager_class=quiet_kernel_manager_class())
+                            kernel_manager_class=quiet_kernel_manager_class(template))
+        stable_injected_id(tmp)
     except BaseException:
         if tmp.exists():
             os.replace(tmp, failed)
         raise
+    finally:
+        if template is not None:
+            template.discard()
     os.replace(tmp, output)
     return output
 

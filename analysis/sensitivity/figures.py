@@ -42,6 +42,8 @@ def specification_curve(frame: pd.DataFrame, term: str, choices, *, ylabel: str 
         Specifications without the estimate (e.g. the term is not in the model) are left out;
         the title says how many.
     """
+    from analysis.report import plots  # noqa: F401  the report's figure style (Libertinus), set at its import
+
     cols = {k: f"{term}.{k}" for k in ("hr", "lower", "upper", "p")}
     have = frame[[c for c in cols.values() if c in frame]].copy()
     for c in cols.values():

@@ -6,6 +6,7 @@ Typst engine on a tiny manuscript; the runner is run on a two-cell notebook.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -184,10 +185,13 @@ def test_runner_success_moves_the_notebook_into_place_and_removes_an_old_failed_
 
     def fake_execute(src, dest, **kw):
         written.append((dest, kw["parameters"], kw["kernel_name"], kw["cwd"]))
-        Path(dest).write_text("executed")
+        Path(dest).write_text(json.dumps(executed))
+    executed = {"cells": [{"id": "a1b2c3d4", "cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+                           "source": "x = 1", "outputs": [], "execution_count": 1}], "metadata": {}}
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
     runner.run("02-x", tmp_path / "nb.ipynb", out, parameters={"x": 1}, kernel="k", cwd="/w")
-    assert out.read_text() == "executed"
+    executed["cells"][0]["id"] = "injected-parameters"  # papermill's random id, made fixed
+    assert out.read_text() == json.dumps(executed, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
     assert written[0][0] != str(out) and written[0][1:] == ({"x": 1}, "k", "/w")  # a temporary file first
     assert not out.with_name("02-x.failed.ipynb").exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["02-x.ipynb"]

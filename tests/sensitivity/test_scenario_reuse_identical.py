@@ -46,3 +46,32 @@ def test_reused_scenario_sections_give_the_numbers_of_a_from_scratch_build(tmp_p
         assert differ == [] and texts == [], (name, differ[:5], texts[:5])
         manifest = yaml.safe_load((PROJ_ROOT / root / name / "results" / reused[0] / "manifest.yaml").read_text())
         assert manifest.get("digest"), "a reused section carries the base's digest"
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _executed(folder):
+    from analysis.report.runner import without_run_metadata
+
+    return {p.name: without_run_metadata(p) for p in sorted((folder / "executed").glob("*.ipynb"))}
+
+
+def test_make_sensitivity_through_the_fork_server_builds_the_bytes_of_fresh_processes(tmp_path):
+    """make sensitivity starts its steps and kernels as forks of a warm server (analysis.report.forkserver);
+    FORK=0 starts each as a process of its own. A scenario that re-runs all seven sections and the render
+    gives the same results, executed notebooks (but for their times) and HTML and PDF both ways."""
+    rel = os.path.relpath(tmp_path, PROJ_ROOT)
+    name = "months-365"
+    built = {}
+    for how in ("forked", "fresh"):
+        log = make(f"OUT={rel}/base", "sensitivity", f"ONLY={name}", *(["FORK=0"] if how == "fresh" else []))
+        assert f"{name}: 7 sections re-run, 0 reused" in log, log
+        assert ("== fork server: " in log) == (how == "forked"), log
+        scenario = tmp_path / "base" / "sensitivity" / name
+        built[how] = (_files(scenario / "results"), _executed(scenario),
+                      {f: (scenario / "report/_output" / f).read_bytes()
+                       for f in ("index.html", "index.pdf", "supplement.html", "supplement.pdf")})
+        subprocess.run(["rm", "-rf", str(scenario)], check=True)
+    assert built["forked"] == built["fresh"]
