@@ -5,7 +5,7 @@
 With a server (:mod:`analysis.report.forkserver`) listening on ``SOCKET``, this sends it the module,
 the arguments, the working folder, the environment and its stdin, stdout and stderr, forwards
 SIGINT, SIGTERM and SIGHUP to the step the server forked, and exits with the step's status. With no
-server there (not started, not yet ready, gone), it becomes ``python -m MODULE ARGS`` (``exec``), so
+server there (not started, or gone; while it is still importing, this waits for it), it becomes ``python -m MODULE ARGS`` (``exec``), so
 the step runs either way and make sees the same exit status. Standard library only: it starts in
 milliseconds.
 """
@@ -34,6 +34,29 @@ def _recv(sock):
     return json.loads(data)
 
 
+def _connect(path, wait=120.0):
+    """A socket connected to the server at ``path``. While the server is still importing (its
+    ``PATH.starting`` names a live process), keep trying, up to ``wait`` seconds."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except OSError:
+            sock.close()
+            try:
+                with open(path + ".starting", encoding="utf-8") as f:
+                    os.kill(int(f.read().strip() or 0), 0)
+            except (OSError, ValueError):
+                raise OSError("no fork server") from None
+            if time.monotonic() > deadline:
+                raise OSError("the fork server is not ready") from None
+            time.sleep(0.05)
+
+
 def cold(module, args):
     """Become ``python -m MODULE ARGS`` (never returns)."""
     os.execv(sys.executable, [sys.executable, "-m", module, *args])
@@ -47,16 +70,17 @@ def main(argv=None):
     path, module, args = argv[0], argv[1], argv[2:]
     if not path:
         cold(module, args)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = None
     try:
-        sock.connect(path)
+        sock = _connect(path)
         data = json.dumps({"module": module, "argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
         sock.sendmsg([struct.pack("!I", len(data))],
                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
         sock.sendall(data)
         pid = _recv(sock)["pid"]
     except (OSError, EOFError, ValueError, KeyError):
-        sock.close()
+        if sock is not None:
+            sock.close()
         cold(module, args)
 
     def forward(sig, _frame):

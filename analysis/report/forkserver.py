@@ -247,7 +247,8 @@ def _serve(sock_path: Path, parent: int | None) -> int:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ, ("listen", None))
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches make's whole group: stop, quietly
+        signal.signal(sig, lambda *_: stop.append(1))
     if parent:
         try:
             sel.register(os.pidfd_open(parent), selectors.EVENT_READ, ("parent", None))
@@ -485,7 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--parent", type=int, default=None, help="stop when this process ends")
     s.add_argument("--notebooks", default=None, help="also import what the notebooks in this folder import")
     args = ap.parse_args(argv)
-    return serve(args.socket, args.parent, args.notebooks)
+    try:
+        return serve(args.socket, args.parent, args.notebooks)
+    except KeyboardInterrupt:  # while importing
+        return 130
 
 
 if __name__ == "__main__":

@@ -184,3 +184,20 @@ def test_the_server_leaves_out_modules_whose_import_changes_global_state():
                              f"forkserver._warm({str(PROJ_ROOT / 'notebooks')!r}); ")],
                             cwd=PROJ_ROOT, capture_output=True, text=True, check=True).stdout
     assert warmed == "False True\n"  # analysis.report.plots (the report's figure style) is the kernel's to import
+
+
+def test_a_step_started_while_the_server_imports_waits_for_it(tmp_path):
+    sock = tmp_path / "socket"
+    proc = subprocess.Popen([PY, "-m", "analysis.report.forkserver", "serve", str(sock)], cwd=PROJ_ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{sock}.starting").exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not sock.exists()  # still importing
+        assert client(sock, "analysis.report.results", "--help").returncode == 0
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "== fork server: 1 steps started as forks" in out  # served, not run in the client's process
