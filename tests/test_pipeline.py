@@ -418,3 +418,48 @@ def test_every_figure_and_table_of_the_html_is_reachable_from_the_table_of_conte
         elif m.group(2) and section is None:
             unreachable.append(m.group(2))
     assert not unreachable, unreachable
+
+
+# --- #31: params folders are overlays: a one-line folder and an older copy of params/ build -------------
+OLD_PARAMS = PROJ_ROOT / "tests" / "fixtures" / "params-2026-11-24"
+
+
+def test_a_params_folder_holding_only_ties_efron_builds_the_whole_report(build, tmp_path):
+    """`params-mine/04-subgroups.yaml` with the one line `ties: efron` (the README's example): make builds the
+    whole report, 04 runs with Efron ties and every other parameter at its default; nothing is written into
+    the folder."""
+    mine = tmp_path / "params-mine"
+    mine.mkdir()
+    (mine / "04-subgroups.yaml").write_text("ties: efron\n", encoding="utf-8")
+    out = tmp_path / "mine"
+    proc = _make(f"DATA={build['data']}", f"OUT={out}", f"PARAMS={mine}", f"REUSE_FROM={build['out']}")
+    assert sorted(p.name for p in mine.iterdir()) == ["04-subgroups.yaml"]
+    assert "04-subgroups done in" in proc.stdout, "the changed section ran"
+    assert f"section 03-survival: reused from {build['out']}" in proc.stdout, "an unchanged section was reused"
+    sub = yaml.safe_load((out / "results" / "04-subgroups" / "manifest.yaml").read_text(encoding="utf-8"))
+    base = yaml.safe_load((build["out"] / "results" / "04-subgroups" / "manifest.yaml").read_text(encoding="utf-8"))
+    assert sub["parameters"] == {**base["parameters"], "ties": "efron"}
+    html = (out / "report" / "_output" / "index.html").read_text(encoding="utf-8")
+    assert "Efron ties" in html and "Breslow ties" not in html
+    for f in ("index.pdf", "supplement.html", "supplement.pdf"):
+        assert (out / "report" / "_output" / f).stat().st_size > 0
+    assert collect_numbers(out / "results")["sensitivity.base_check.mismatches"] == 0
+
+
+def test_a_copy_of_an_older_params_folder_still_builds(build, tmp_path):
+    """params/ as copied on 2026-11-24 (tests/fixtures/params-2026-11-24: before cox_selection, cox_select_p,
+    exclude_deaths_within, km_min_at_risk, 07-sensitivity.yaml and sensitivity.yaml existed). The issue saw
+    `make PARAMS=` such a copy stop with "params/sensitivity.yaml: scenario 'cox-univariable': unknown parameter
+    '04-subgroups.cox_selection'". It builds: every newer parameter takes its default, so the merged parameters
+    are the current defaults' and each section is the base's (reused by its digest)."""
+    old = tmp_path / "params-old"
+    shutil.copytree(OLD_PARAMS, old)
+    assert not (old / "07-sensitivity.yaml").exists() and "cox_selection" not in (old / "04-subgroups.yaml").read_text()
+    out = tmp_path / "old"
+    proc = _make(f"DATA={build['data']}", f"OUT={out}", f"PARAMS={old}", f"REUSE_FROM={build['out']}")
+    assert "unknown parameter" not in proc.stdout + proc.stderr
+    for s in ("01-cohort", "02-response", "03-survival", "04-subgroups", "05-safety", "06-scorecard"):
+        assert f"section {s}: reused from {build['out']}" in proc.stdout, s
+    assert (out / "report" / "_output" / "index.pdf").stat().st_size > 0
+    assert collect_numbers(out / "results")["sensitivity.n_scenarios"] == \
+        collect_numbers(build["out"] / "results")["sensitivity.n_scenarios"]

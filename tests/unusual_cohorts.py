@@ -8,14 +8,13 @@ set and the degeneracies it covers.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from analysis.paths import PROJ_ROOT, SYNTHETIC_DIR
+from analysis.paths import SYNTHETIC_DIR
 
 TABLES = ("patients", "assessments", "adverse_events")
 
@@ -123,13 +122,12 @@ def changed_row_copy(t) -> dict[str, pd.DataFrame]:
 
 
 def params_variant(dest: Path, changes: dict[str, dict]) -> Path:
-    """A copy of ``params/`` with ``{file stem: {key: value}}`` changed."""
-    shutil.copytree(PROJ_ROOT / "params", dest)
+    """A params folder as a hospital writes one (an overlay on ``params/``, issue #31): only the files of
+    ``{file stem: {key: value}}``, each holding only the keys it changes (a mapping such as
+    ``cox_covariates`` is merged key by key with the default)."""
+    dest.mkdir(parents=True, exist_ok=True)
     for stem, kv in changes.items():
-        f = dest / f"{stem}.yaml"
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        data.update(kv)
-        f.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        (dest / f"{stem}.yaml").write_text(yaml.safe_dump(kv, sort_keys=False), encoding="utf-8")
     return dest
 
 

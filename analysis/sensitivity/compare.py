@@ -39,6 +39,7 @@ from analysis.sensitivity.values import same_value, undefined  # noqa: F401  (re
 
 __all__ = ["RUN_SPECIFIC", "undefined", "same_value", "read_results", "compare_numbers", "comparison_frame",
            "comparison_csv", "plain", "Estimate", "estimates", "estimate_frame", "conclusion_frame", "meaning_notes",
+           "sets_text",
            "Summary", "summarise", "summary_html", "summary_text", "long_text", "main"]
 
 #: Keys whose value belongs to the run, not to the analysis.
@@ -340,7 +341,7 @@ def summarise(results: dict[str, dict[str, tuple]], conclusions, base: str = "ba
     for name in results:
         if name == base:
             continue
-        sets = []
+        sets: dict[str, list[str]] = {}  # "parameter = value" -> the params files that set it
         if base in params and name in params:
             n = meaning_notes(params[base], params[name])
             notes[name] = {r: ns for r in est.estimate for ns in [notes_for(r, n)] if ns}
@@ -348,11 +349,25 @@ def summarise(results: dict[str, dict[str, tuple]], conclusions, base: str = "ba
                 for k, v in kv.items():
                     bv = params[base].get(sec, {}).get(k)
                     if isinstance(v, dict) and isinstance(bv, dict):
-                        sets += [f"{k}.{sk} = {describe_value(sk, sv)}" for sk, sv in v.items() if bv.get(sk) != sv]
+                        for sk, sv in v.items():
+                            if bv.get(sk) != sv:
+                                sets.setdefault(f"{k}.{sk} = {describe_value(sk, sv)}", []).append(sec)
                     elif v != bv:
-                        sets.append(f"{k} = {describe_value(k, v)}")
-        scen[name] = {"rationale": plain((rationales or {}).get(name, "")), "sets": "; ".join(sets)}
+                        sets.setdefault(f"{k} = {describe_value(k, v)}", []).append(sec)
+        scen[name] = {"rationale": plain((rationales or {}).get(name, "")), "sets": sets_text(sets)}
     return Summary(base, conclusion_frame(results, conclusions, base), est, notes, scen)
+
+
+def sets_text(sets: dict[str, list[str]]) -> str:
+    """What a scenario sets, each parameter and value once, with the params files when it is set in
+    more than one (``median_ci`` is a parameter of 03-survival and of 04-subgroups).
+
+    >>> sets_text({"median_ci = log": ["03-survival", "04-subgroups"], "ties = efron": ["04-subgroups"]})
+    'median_ci = log (03-survival and 04-subgroups); ties = efron'
+    """
+    from analysis.report.text import join
+
+    return "; ".join(f"{k} ({join(secs)})" if len(secs) > 1 else k for k, secs in sets.items())
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em;line-height:1.35}h1{font-size:1.4em}"
@@ -361,7 +376,7 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em;line-height:1.35}h1{
         "th{background:#f4f4f4;position:sticky;top:0}td.first,th.first{position:sticky;left:0;background:#fff;"
         "white-space:normal;min-width:16em}th.first{background:#f4f4f4}.wrap{overflow-x:auto}"
         "td.changed{background:#fff3cd;font-weight:600}td.no{background:#f8d7da}td.yes{background:#d1e7dd}"
-        "sup{color:#555}tr.group td{font-weight:700;background:#fafafa}p.note{color:#444;font-size:.9em}")
+        "td.flips{font-style:italic}sup{color:#555}tr.group td{font-weight:700;background:#fafafa}p.note{color:#444;font-size:.9em}")
 
 
 def summary_html(summary: Summary, title: str = "Sensitivity analyses: what changes under each scenario",
@@ -378,13 +393,15 @@ def summary_html(summary: Summary, title: str = "Sensitivity analyses: what chan
            + (f"Every number of every report, key by key: <a href='{e(csv_name)}'>{e(csv_name)}</a>." if csv_name
               else "") + "</p>"]
     # conclusions
+    # (the scenarios that flip a conclusion beside the base's verdict, before the columns of every scenario)
     out.append("<h2>Conclusions of the paper</h2><div class='wrap'><table><tr><th class='first'>Conclusion</th>"
-               f"{head}<th>Flipped by</th></tr>")
+               f"<th>{e(summary.base)}</th><th>Flipped by</th>{''.join(f'<th>{e(n)}</th>' for n in others)}</tr>")
+    css = {"holds": "yes", "does not hold": "no"}
+    verdict = lambda r, n: f"<td class='{css.get(r[n], '')}'>{e(r[n])}</td>"  # noqa: E731
     for r in summary.conclusions.to_dict("records"):
-        cells = "".join(f"<td class='{ {'holds': 'yes', 'does not hold': 'no'}.get(r[n], '')}'>{e(r[n])}</td>"
-                        for n in names)
         flipped = ", ".join(r["flipped_by"]) or "none"
-        out.append(f"<tr><td class='first'>{e(plain(r['conclusion']))}</td>{cells}<td>{e(flipped)}</td></tr>")
+        out.append(f"<tr><td class='first'>{e(plain(r['conclusion']))}</td>{verdict(r, summary.base)}"
+                   f"<td class='flips'>{e(flipped)}</td>{''.join(verdict(r, n) for n in others)}</tr>")
     out.append("</table></div>")
     # estimates
     marks, legend = {}, []
@@ -395,7 +412,8 @@ def summary_html(summary: Summary, title: str = "Sensitivity analyses: what chan
                     marks[(name, n)] = len(marks) + 1
                     legend.append((marks[(name, n)], name, n))
     out.append("<h2>Headline estimates</h2><p class='note'>Highlighted: prints differently from the base. "
-               "A superscript number: the scenario changes what the estimate means (see the notes below).</p>"
+               "A superscript number: the scenario changes what the estimate means (see the notes below). "
+               f"{e(fmt.MISSING)}: not estimated in that report (e.g. a term its Cox model does not include).</p>"
                f"<div class='wrap'><table><tr><th class='first'>Estimate</th>{head}</tr>")
     titles = dict(SECTION_TITLES)
     section = None

@@ -129,3 +129,25 @@ def test_the_csv_keeps_every_number(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "subgroups.cox.ecog_group.lower" in csv.read_text(encoding="utf-8")
     assert "<a href='c.csv'>" in html.read_text(encoding="utf-8")
+
+
+def test_the_flips_stand_beside_the_base_and_a_dash_is_explained(tmp_path):
+    """With 16 scenarios the last column is far off screen: "Flipped by" follows the base's verdict."""
+    page = compare.summary_html(summary(tmp_path))
+    header = re.search(r"<h2>Conclusions of the paper</h2>.*?<tr>(.*?)</tr>", page, flags=re.S).group(1)
+    assert re.findall(r"<th[^>]*>(.*?)</th>", header) == ["Conclusion", "base", "Flipped by", "ecog-per-point"]
+    assert "–: not estimated in that report" in page
+
+
+def test_a_parameter_set_in_two_params_files_is_listed_once(tmp_path):
+    """The median-ci-log scenario sets median_ci in 03-survival and in 04-subgroups: "median_ci = log (03-survival
+    and 04-subgroups)", not "median_ci = log; median_ci = log"."""
+    from analysis.report.params import load_params
+
+    base, scen = setup(tmp_path)
+    (scen / "params" / "03-survival.yaml").write_text("median_ci: log\n", encoding="utf-8")
+    (scen / "params" / "04-subgroups.yaml").write_text("median_ci: log\nties: efron\n", encoding="utf-8")
+    results = {"base": compare.read_results(base), "s": compare.read_results(scen)}
+    params = {"base": load_params(PARAMS_DIR), "s": load_params(scen / "params")}
+    s = compare.summarise(results, [], "base", params, {})
+    assert s.scenarios["s"]["sets"] == "median_ci = log (03-survival and 04-subgroups); ties = efron"
