@@ -65,13 +65,23 @@ def test_make_sensitivity_through_the_fork_server_builds_the_bytes_of_fresh_proc
     rel = os.path.relpath(tmp_path, PROJ_ROOT)
     name = "months-365"
     built = {}
+    main_report = {}
     for how in ("forked", "fresh"):
         log = make(f"OUT={rel}/base", "sensitivity", f"ONLY={name}", *(["FORK=0"] if how == "fresh" else []))
         assert f"{name}: 7 sections re-run, 0 reused" in log, log
         assert ("== fork server: " in log) == (how == "forked"), log
+        # ONLY builds a subset and leaves the main report as it is: every scenario in its table, and the second
+        # run rewrites none of its files
+        base = tmp_path / "base"
+        assert yaml.safe_load((base / "results/07-sensitivity/numbers.yaml").read_text())["sensitivity"][
+            "n_scenarios"] == len(yaml.safe_load((PARAMS_DIR / "sensitivity.yaml").read_text())["scenarios"])
+        main_report[how] = {p: (p.stat().st_mtime_ns, p.read_bytes())
+                            for d in ("results", "executed", "report/_output") for p in sorted((base / d).rglob("*"))
+                            if p.is_file()}
         scenario = tmp_path / "base" / "sensitivity" / name
         built[how] = (_files(scenario / "results"), _executed(scenario),
                       {f: (scenario / "report/_output" / f).read_bytes()
                        for f in ("index.html", "index.pdf", "supplement.html", "supplement.pdf")})
         subprocess.run(["rm", "-rf", str(scenario)], check=True)
     assert built["forked"] == built["fresh"]
+    assert main_report["forked"] == main_report["fresh"], "make sensitivity ONLY=... left the main report as it was"
