@@ -376,7 +376,8 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em;line-height:1.35}h1{
         "th{background:#f4f4f4;position:sticky;top:0}td.first,th.first{position:sticky;left:0;background:#fff;"
         "white-space:normal;min-width:16em}th.first{background:#f4f4f4}.wrap{overflow-x:auto}"
         "td.changed{background:#fff3cd;font-weight:600}td.no{background:#f8d7da}td.yes{background:#d1e7dd}"
-        "td.flips{font-style:italic}sup{color:#555}tr.group td{font-weight:700;background:#fafafa}p.note{color:#444;font-size:.9em}")
+        "td.flips{font-style:italic}sup{color:#555}tr.group td{font-weight:700;background:#fafafa}"
+        "p.note{color:#444;font-size:.9em}")
 
 
 def summary_html(summary: Summary, title: str = "Sensitivity analyses: what changes under each scenario",

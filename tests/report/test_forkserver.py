@@ -61,11 +61,13 @@ def test_the_server_imports_what_the_notebooks_import(tmp_path):
     assert "analysis.report.plots" in forkserver.NOT_WARM  # its import sets matplotlib's style
 
 
-def test_only_this_interpreters_ipykernel_command_is_forked():
+def test_only_this_interpreters_ipykernel_command_is_forked(tmp_path):
     exe = sys.executable
+    conn = str(tmp_path / "k.json")
     assert forkserver.kernel_connection_file([exe, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f",
-                                              "/tmp/k.json"]) == "/tmp/k.json"
-    assert forkserver.kernel_connection_file(["/usr/bin/python2", "-m", "ipykernel_launcher", "-f", "k"]) is None
+                                              conn]) == conn
+    other = str(PROJ_ROOT / "no-such-python")  # another interpreter's kernel starts as its spec says
+    assert forkserver.kernel_connection_file([other, "-m", "ipykernel_launcher", "-f", "k"]) is None
     assert forkserver.kernel_connection_file([exe, "-m", "ipykernel_launcher", "-f", "k", "--debug"]) is None
     assert forkserver.kernel_connection_file([exe, "-m", "other", "-f", "k"]) is None
 

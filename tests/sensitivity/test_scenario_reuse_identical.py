@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from analysis.paths import PARAMS_DIR, PROJ_ROOT
+from analysis.report.results import collect_numbers
 from analysis.sensitivity.compare import read_results, same_value
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario_builds]
@@ -73,8 +74,8 @@ def test_make_sensitivity_through_the_fork_server_builds_the_bytes_of_fresh_proc
         # ONLY builds a subset and leaves the main report as it is: every scenario in its table, and the second
         # run rewrites none of its files
         base = tmp_path / "base"
-        assert yaml.safe_load((base / "results/07-sensitivity/numbers.yaml").read_text())["sensitivity"][
-            "n_scenarios"] == len(yaml.safe_load((PARAMS_DIR / "sensitivity.yaml").read_text())["scenarios"])
+        shipped = yaml.safe_load((PARAMS_DIR / "sensitivity.yaml").read_text(encoding="utf-8"))["scenarios"]
+        assert collect_numbers(base / "results")["sensitivity.n_scenarios"] == len(shipped)
         main_report[how] = {p: (p.stat().st_mtime_ns, p.read_bytes())
                             for d in ("results", "executed", "report/_output") for p in sorted((base / d).rglob("*"))
                             if p.is_file()}
