@@ -78,13 +78,16 @@ if cox is not None:
 res.number("subgroups.method.ties", ties, ties.capitalize())
 res.number("subgroups.method.p_adjust_text", None, text.p_adjust_text(p_adjust))
 res.number("subgroups.method.cox_text", None, text.cox_methods(model.terms, labels, model.dropped,
-                                                              paper_model=cox_terms == tables.PAPER_COX_COVARIATES))
+                                                              paper_model=cox_terms == tables.PAPER_COX_COVARIATES,
+                                                              selection=cox_selection, p_max=cox_select_p))
 res.markdown("subgroups-text", text.subgroup_paragraph(sub) + "\n\n" + text.cox_paragraph(
     model.summary, model.terms, labels, model.dropped, n=cohort.n, events=int(a["os_event"].sum()),
     lr_chisq=cox.lr_chisq if cox is not None else float("nan"), lr_p=cox.lr_p if cox is not None else float("nan"),
     conf_level=conf_level, note=model.note))
 res.number("subgroups.abstract_text", None, text.subgroup_abstract(sub))
 res.number("subgroups.discussion_text", None, text.cox_discussion(model.terms, int(a["os_event"].sum()),
+                                                                 fitted=cox is not None, why=model.note))
+res.number("subgroups.limitation_text", None, text.cox_limitation(model.terms, int(a["os_event"].sum()),
                                                                  fitted=cox is not None))
 model.summary
 

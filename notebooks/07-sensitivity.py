@@ -109,7 +109,10 @@ scen_table
 # ## Multiverse
 
 # %%
-choices = mv.parse_choices(multiverse, base, "multiverse")
+from analysis.paths import PARAMS_DIR
+
+# each option is what its label says (the paper's choice, written {}, is the project's default), whatever the base
+choices = mv.parse_choices(multiverse, base, "multiverse", defaults=sc.load_base(PARAMS_DIR))
 claims = mv.parse_conclusions(conclusions)
 specs = mv.run(cohort, base, choices, keys=set(estimates) | {c.key for c in claims}
                | {f"{curve}.{k}" for k in ("hr", "lower", "upper", "p")}, cache=cache)

@@ -245,8 +245,9 @@ def fit_cox_model(df: pd.DataFrame, time: str, event: str, covariates: dict[str,
     """The multivariable Cox model for any valid cohort, never raising on degenerate data.
 
     As R's ``coxph``: a covariate with one level (or one value) is dropped; a term collinear with the
-    terms before it is dropped; without any event, or without any term left, no model is fitted; a
-    model that does not converge is kept with a note. Each omission is said in ``dropped`` / ``note``.
+    terms before it is dropped; without any event, without any covariate (a selection rule chose none)
+    or without any term left, no model is fitted; a model that does not converge is kept with a note.
+    Each omission is said in ``dropped`` / ``note``.
     """
     design, terms, dropped = cox_design(df, covariates, drop_single=True)
     # collinear terms (possible in small cohorts): keep a term only if it adds to the design's rank
@@ -262,8 +263,13 @@ def fit_cox_model(df: pd.DataFrame, time: str, event: str, covariates: dict[str,
     events = int(np.asarray(df[event]).sum())
     if events == 0:
         return CoxModel(None, terms, dropped, "there is no death in this cohort")
+    if not covariates:
+        return CoxModel(None, terms, dropped, "no covariate was selected for it")
     if not kept:
-        return CoxModel(None, terms, dropped, "no covariate has two levels in this cohort")
+        why = ("no covariate has two levels in this cohort"
+               if all(not r.startswith("collinear") for r in dropped.values())
+               else "no covariate term is estimable in this cohort")
+        return CoxModel(None, terms, dropped, why)
     data = design[kept].copy()
     data[time] = df[time].to_numpy()
     data[event] = df[event].to_numpy()

@@ -30,6 +30,7 @@ from analysis.report import fmt
 __all__ = ["join", "p_text", "ci_words", "median_text", "duration_text", "most_frequent", "safety_paragraph",
            "hr_phrase", "cox_paragraph", "cox_methods", "subgroup_paragraph", "dose_paragraph",
            "followup_text", "survival_methods", "level_breakdown", "count_word", "lc", "cox_discussion", "p_adjust_text",
+           "cox_limitation", "MIN_EVENTS_PER_TERM",
            "safety_abstract", "response_abstract", "response_rates", "response_paragraph", "survival_paragraphs"]
 
 ALPHA = 0.05
@@ -259,16 +260,26 @@ def cox_paragraph(summary: pd.DataFrame | None, terms: Mapping[str, str], labels
 
 
 def cox_methods(terms: Mapping[str, str], labels: Mapping[str, str], dropped: Mapping[str, str],
-                paper_model: bool) -> str:
-    """The covariates of the Cox model for the Methods, from its terms ("the paper's" only when they are).
+                paper_model: bool, selection: str = "paper", p_max: float = 0.05) -> str:
+    """The covariates of the Cox model for the Methods, from its terms ("the paper's" only when they are)
+    and the rule that chose them (``cox_selection``: ``paper``, ``univariable``, ``all``).
 
     >>> cox_methods({"ecog_group": "0–1 vs ≥2"}, {"ecog_group": "ECOG"}, {}, False)
     'the 1 covariate set in the parameters: ECOG (0–1 vs ≥2)'
+    >>> cox_methods({}, {}, {}, False, "univariable", 0.05)
+    'the baseline characteristics with a log-rank p < 0.05 (none in this cohort)'
     """
     listed = join(f"{lc(labels.get(t, t))} ({d})" for t, d in terms.items())
     k = len(terms) + len(dropped)
-    whose = "the paper selected" if paper_model else "set in the parameters"
-    out = f"the {count_word(k, 'covariate')} {whose}: {listed}" if terms else f"the {count_word(k, 'covariate')} {whose}"
+    if selection in ("univariable", "all"):
+        rule = (f"with a log-rank p < {p_max:g}" if selection == "univariable"
+                else "that enter the model as one term")
+        if not k:
+            return f"the baseline characteristics {rule} (none in this cohort)"
+        out = f"the {count_word(k, 'baseline characteristic')} {rule}" + (f": {listed}" if terms else "")
+    else:
+        whose = "the paper selected" if paper_model else "set in the parameters"
+        out = f"the {count_word(k, 'covariate')} {whose}: {listed}" if terms else f"the {count_word(k, 'covariate')} {whose}"
     if dropped:
         out += " (" + join(f"{lc(labels.get(v, v))} left out: {why}" for v, why in dropped.items()) + ")"
     return out
@@ -517,19 +528,47 @@ def p_adjust_text(method: str) -> str:
             f"{fmt.method_name(method)}-adjusted in the subgroup table's data file")
 
 
-def cox_discussion(terms: Mapping[str, str], events: int, fitted: bool = True) -> str:
-    """The Discussion's caution about the Cox model's size, from its terms and events (events per term).
+#: Deaths per Cox term below which the Discussion calls the model small (the usual rule of ten events per
+#: variable: Peduzzi et al., 1996).
+MIN_EVENTS_PER_TERM = 10
 
+
+def cox_discussion(terms: Mapping[str, str], events: int, fitted: bool = True, why: str = "") -> str:
+    """The Discussion's clause on the Cox model, from its terms and events (deaths per term against
+    :data:`MIN_EVENTS_PER_TERM`), or on why none was fitted (``why``: the model's note).
+
+    >>> cox_discussion({f"t{i}": "x" for i in range(5)}, 44)
+    'with 44 deaths and 5 terms in the Cox model (9 deaths per term), a multivariable model on a small retrospective cohort is near the limit of what the data can support, and its hazard ratios are exploratory'
     >>> cox_discussion({"a": "x", "b": "y"}, 44)
-    'with 44 deaths and 2 terms in the Cox model (22 deaths per term)'
+    'with 44 deaths and 2 terms in the Cox model (22 deaths per term), the model has at least the 10 deaths per term usually asked for; in a retrospective cohort its hazard ratios remain associations'
+    >>> cox_discussion({}, 27, fitted=False, why="no covariate was selected for it")
+    'no Cox model was fitted to this cohort (no covariate was selected for it), so it gives no adjusted hazard ratios'
     """
     k = len(terms)
-    if not fitted:
-        return f"with {count_word(events, 'death')}, no Cox model could be fitted to this cohort"
-    if k == 0:
-        return f"with {count_word(events, 'death')} and no estimable term, no Cox model could be fitted"
-    return (f"with {count_word(events, 'death')} and {count_word(k, 'term')} in the Cox model "
+    if not fitted or k == 0:
+        return ("no Cox model was fitted to this cohort" + (f" ({why})" if why else "")
+                + ", so it gives no adjusted hazard ratios")
+    head = (f"with {count_word(events, 'death')} and {count_word(k, 'term')} in the Cox model "
             f"({fmt.num(events / k, 0)} deaths per term)")
+    if events / k < MIN_EVENTS_PER_TERM:
+        return (head + ", a multivariable model on a small retrospective cohort is near the limit of what the data "
+                "can support, and its hazard ratios are exploratory")
+    return (head + f", the model has at least the {MIN_EVENTS_PER_TERM} deaths per term usually asked for; in a "
+            "retrospective cohort its hazard ratios remain associations")
+
+
+def cox_limitation(terms: Mapping[str, str], events: int, fitted: bool = True) -> str:
+    """The Limitations' sentence on the subgroup comparisons and the Cox model's size.
+
+    >>> cox_limitation({"a": "x"}, 5)
+    'Many subgroups were compared, and the multivariable model is small for the number of deaths; both are exploratory.'
+    >>> cox_limitation({"a": "x"}, 50)
+    'Many subgroups were compared; the comparisons are exploratory.'
+    """
+    if fitted and terms and events / len(terms) < MIN_EVENTS_PER_TERM:
+        return ("Many subgroups were compared, and the multivariable model is small for the number of deaths; "
+                "both are exploratory.")
+    return "Many subgroups were compared; the comparisons are exploratory."
 
 
 def safety_abstract(summary: pd.DataFrame, n: int) -> str:

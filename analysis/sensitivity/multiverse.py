@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.sensitivity.headline import headline
 from analysis.sensitivity.scenarios import ScenarioError, check_changes, check_params, overlay, section_params
 
-__all__ = ["Choice", "Conclusion", "parse_choices", "parse_conclusions", "specifications", "run",
+__all__ = ["Choice", "Conclusion", "complete_options", "parse_choices", "parse_conclusions", "specifications", "run",
            "conclusion_shares", "estimate_summary"]
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -55,11 +55,55 @@ class Conclusion:
         return bool(_OPS[op](float(value), float(threshold)))
 
 
-def parse_choices(entries, base: dict, where: str = "multiverse") -> list[Choice]:
+def _paths(changes: dict) -> list[tuple]:
+    """The parameters an overlay sets, as ``(section, key)`` or ``(section, key, subkey)`` for a mapping."""
+    out = []
+    for section, kv in (changes or {}).items():
+        for key, value in (kv or {}).items():
+            out += [(section, key, sub) for sub in value] if isinstance(value, dict) else [(section, key)]
+    return out
+
+
+def complete_options(options: dict, defaults: dict) -> dict:
+    """Each option of a choice with every parameter that any option of it sets: where an option leaves one
+    out (the paper's choice is written ``{}``), it takes the project's default (``defaults``, ``params/``).
+
+    So an option is what its label says whatever the base: around a params folder that sets Efron ties,
+    the option labelled "Breslow" sets Breslow ties, not the base's Efron.
+
+    >>> defaults = {"04-subgroups": {"ties": "breslow", "cox_covariates": {"anlotinib_dose_mg": "numeric", "x": 1}}}
+    >>> complete_options({"Breslow": {}, "Efron": {"04-subgroups": {"ties": "efron"}}}, defaults)["Breslow"]
+    {'04-subgroups': {'ties': 'breslow'}}
+    >>> complete_options({"mg": {}, "step": {"04-subgroups": {"cox_covariates": {"anlotinib_dose_mg": None}}}},
+    ...                  defaults)["mg"]
+    {'04-subgroups': {'cox_covariates': {'anlotinib_dose_mg': 'numeric'}}}
+    """
+    paths = list(dict.fromkeys(p for changes in options.values() for p in _paths(changes)))
+    out = {}
+    for label, changes in options.items():
+        done = {s: {k: (dict(v) if isinstance(v, dict) else v) for k, v in (kv or {}).items()}
+                for s, kv in (changes or {}).items()}
+        for path in paths:
+            section, key, *sub = path
+            default = defaults.get(section, {}).get(key)
+            target = done.setdefault(section, {})
+            if sub:
+                if isinstance(default, dict) and sub[0] in default:
+                    target.setdefault(key, {}).setdefault(sub[0], default[sub[0]])
+            elif key not in target and key in defaults.get(section, {}):
+                target[key] = default
+        out[label] = {s: kv for s, kv in done.items() if kv}
+    return out
+
+
+def parse_choices(entries, base: dict, where: str = "multiverse", defaults: dict | None = None) -> list[Choice]:
     """Choices from a list of ``{choice: name, options: {label: overlay, label: overlay}}``.
 
     Each overlay is checked as a scenario's ``set`` is (an empty mapping is the base); errors are
     :class:`~analysis.sensitivity.scenarios.ScenarioError` naming ``where``, the choice and the key.
+    With ``defaults`` (the project's parameters, ``params/``), each option is completed by
+    :func:`complete_options`, so that it means what its label says also around a base that differs from the
+    defaults (a params folder of one's own); without, an empty option is the base.
     """
     if not isinstance(entries, list) or not entries:
         raise ScenarioError(f"{where}: expected a list of choices")
@@ -72,6 +116,8 @@ def parse_choices(entries, base: dict, where: str = "multiverse") -> list[Choice
         seen.add(name)
         if not isinstance(opts, dict) or len(opts) != 2:
             raise ScenarioError(f"{where}: choice {name!r}: 'options' must map two labels to overlays")
+        if defaults is not None and all(isinstance(c, dict) or c is None for c in opts.values()):
+            opts = complete_options(opts, defaults)
         for label, changes in opts.items():
             if changes:
                 check_changes(where, f"{name}: {label}", changes, base)

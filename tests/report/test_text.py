@@ -74,7 +74,9 @@ def test_everyone_censored_no_events_medians_not_reached_and_no_cox_model():
     assert math.isinf(s.median.estimate)
     assert text.median_text(s.median.estimate, s.median.lower, s.median.upper).startswith("not reached")
     assert "CI not estimable" in endpoints.landmark_sentence(s) and "not estimable%" not in endpoints.landmark_sentence(s)
-    assert "no Cox model could be fitted" in text.cox_discussion(m.terms, 0, fitted=False)
+    assert text.cox_discussion(m.terms, 0, fitted=False, why=m.note) == (
+        "no Cox model was fitted to this cohort (there is no death in this cohort), so it gives no adjusted hazard ratios")
+    assert "model is small" not in text.cox_limitation(m.terms, 0, fitted=False)
 
 
 def test_five_patient_cohort_cox_model_fits_or_says_why_never_raises():
@@ -256,3 +258,42 @@ def test_best_response_sentence_names_only_what_occurs():
     assert "in 0 patients" not in s and " (0.0%)" not in s and "No patient had a complete response." in s
     assert "1 patient (3.3%) was not evaluable (@tbl-response)." in s
     assert s.startswith("The best overall response was a partial response in 12 patients (40.0%)")
+
+
+def test_a_selection_rule_that_chooses_no_covariate_is_said_as_such_not_as_one_level_covariates():
+    """cox_selection: univariable on a cohort where no log-rank p is below 0.05: the Methods name the rule and say
+    none qualified, the Results say no covariate was selected (the cohort has many two-level covariates, so "no
+    covariate has two levels" was untrue), and the Discussion and Limitations speak of no model's size."""
+    from analysis.stats.selection import select_covariates
+
+    d = _frame(n=60, seed=5)
+    sub = pd.DataFrame({"variable": ["ecog_group"] * 2 + ["sex"] * 2, "level": ["ecog_0_1", "ecog_2", "male", "female"],
+                        "p": [0.4] * 2 + [0.7] * 2})
+    chosen, _ = select_covariates(sub, tables.PAPER_COX_COVARIATES, "univariable", 0.05)
+    m = tables.fit_cox_model(d, "os_months", "os_event", chosen, CoxControl())
+    assert chosen == {} and m.result is None and m.note == "no covariate was selected for it"
+    para = text.cox_paragraph(None, m.terms, {}, m.dropped, n=60, events=int(d["os_event"].sum()), note=m.note)
+    assert para == "No multivariable Cox model was fitted: no covariate was selected for it."
+    assert text.cox_methods(m.terms, {}, m.dropped, False, "univariable", 0.05) == (
+        "the baseline characteristics with a log-rank p < 0.05 (none in this cohort)")
+    events = int(d["os_event"].sum())
+    assert text.cox_discussion(m.terms, events, fitted=False, why=m.note).startswith("no Cox model was fitted")
+    assert text.cox_limitation(m.terms, events, fitted=False) == "Many subgroups were compared; the comparisons are exploratory."
+    # the same rule choosing one covariate names it
+    one = text.cox_methods({"ecog_group": "0–1 vs ≥2"}, {"ecog_group": "ECOG"}, {}, False, "univariable", 0.1)
+    assert one == "the 1 baseline characteristic with a log-rank p < 0.1: ECOG (0–1 vs ≥2)"
+
+
+def test_one_level_covariates_and_collinear_terms_keep_their_own_reason():
+    d = _frame(n=60, seed=5)
+    d["ecog_group"] = "ecog_0_1"
+    m = tables.fit_cox_model(d, "os_months", "os_event", {"ecog_group": "ecog_2"}, CoxControl())
+    assert m.result is None and m.note == "no covariate has two levels in this cohort"
+
+
+def test_the_discussion_calls_the_model_small_only_below_ten_deaths_per_term():
+    terms = {f"t{i}": "x" for i in range(5)}
+    assert "near the limit" in text.cox_discussion(terms, 44) and "is small" in text.cox_limitation(terms, 44)
+    big = text.cox_discussion(terms, 300)
+    assert "near the limit" not in big and "(60 deaths per term)" in big and "at least the 10 deaths per term" in big
+    assert "is small" not in text.cox_limitation(terms, 300)

@@ -58,3 +58,20 @@ def test_a_bad_choice_or_conclusion_is_named(setup):
         mv.parse_choices([{"choice": "Ties", "options": {"a": {}}}], base)
     with pytest.raises(sc.ScenarioError, match="holds must read like"):
         mv.parse_conclusions([{"claim": "c", "key": "k", "holds": "about 0.05"}])
+
+
+def test_an_option_means_what_its_label_says_around_a_base_of_ones_own(tmp_path):
+    """A params folder with Efron ties and univariable selection: the options labelled "Breslow" and "paper's five"
+    (written {} in params/07-sensitivity.yaml, the paper's choices) set Breslow ties and the paper's covariates, not
+    the base's Efron and univariable selection; around the project's defaults they equal the base."""
+    (tmp_path / "04-subgroups.yaml").write_text("ties: efron\ncox_selection: univariable\n", encoding="utf-8")
+    mine = sc.load_base(tmp_path)
+    defaults = sc.load_base(PARAMS_DIR)
+    choices = {c.name: dict(c.options) for c in mv.parse_choices(defaults["07-sensitivity"]["multiverse"], mine,
+                                                                   defaults=defaults)}
+    assert sc.overlay(mine, choices["Cox ties"]["Breslow"])["04-subgroups"]["ties"] == "breslow"
+    assert sc.overlay(mine, choices["Cox ties"]["Efron"])["04-subgroups"]["ties"] == "efron"
+    assert sc.overlay(mine, choices["Cox covariates"]["paper's five"])["04-subgroups"]["cox_selection"] == "paper"
+    around_defaults = mv.parse_choices(defaults["07-sensitivity"]["multiverse"], defaults, defaults=defaults)
+    for c in around_defaults:
+        assert sc.overlay(defaults, c.options[0][1]) == defaults, c.name
